@@ -1,0 +1,392 @@
+"""Input images: presets (the lesson's stripes first), uploaded pictures, edits, and colouring.
+
+Every image is a 2-D float64 grid (H, W); brightness runs from 0 (black) to 1 (white), except the
+lesson's counting example whose cells hold 0, 1, 2, ...
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+__all__ = [
+    "IMAGES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "TRANSFORMS",
+    "ImagePreset",
+    "image_preset",
+    "load_image",
+    "resize_grid",
+    "to_rgb",
+    "transform",
+]
+
+MAX_SIDE = 1024  # the largest grid or photo side ConvLab computes on
+# Far above any phone photo (12-50 MP), far below what would exhaust the server's memory once
+# decoded; Pillow's own bomb check only starts at ~89 MP.
+MAX_PIXELS = 40_000_000
+
+_NOT_A_PICTURE = "could not read this file as a picture (PNG, JPEG, GIF, BMP, WebP...)"
+
+
+@dataclass(frozen=True)
+class ImagePreset:
+    """A named input image generator; `default_shape` is its (H, W) when no shape is asked for."""
+
+    key: str
+    label: str
+    description: str
+    default_shape: tuple[int, int]
+
+
+_PRESETS = (
+    ImagePreset("stripes", "Lesson stripes", "White borders and a black vertical band: the lesson's 6x8 image",
+                (6, 8)),
+    ImagePreset("counting", "Counting 0, 1, 2...", "Cells numbered 0, 1, 2... row by row: the lesson's first "
+                "example", (3, 3)),
+    ImagePreset("checkerboard", "Checkerboard", "Alternating white and black squares", (8, 8)),
+    ImagePreset("square", "Square", "A white square in the middle of a black background", (8, 8)),
+    ImagePreset("circle", "Circle", "A white disk in the middle of a black background", (8, 8)),
+    ImagePreset("diagonal", "Diagonal", "A white line from the top-left to the bottom-right corner", (8, 8)),
+    ImagePreset("gradient", "Gradient", "Brightness rising steadily from 0 on the left to 1 on the right",
+                (8, 8)),
+    ImagePreset("letter", "Letter F", "A blocky capital F: it looks different after every flip or rotation",
+                (8, 8)),
+    ImagePreset("noise", "Random noise", "Random brightness in every cell, the same for the same seed", (8, 8)),
+)
+
+IMAGES: dict[str, ImagePreset] = {preset.key: preset for preset in _PRESETS}
+
+
+def _check_shape(shape: tuple[int, int], name: str = "shape") -> tuple[int, int]:
+    """A validated (H, W) with both sides whole numbers in 1..MAX_SIDE."""
+    try:
+        H, W = shape
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (rows, columns), got {shape!r}") from None
+    for side in (H, W):
+        if isinstance(side, (bool, np.bool_)) or not isinstance(side, (int, np.integer)):
+            raise ValueError(f"{name} must be whole numbers of rows and columns, got {shape!r}")
+        if not 1 <= side <= MAX_SIDE:
+            raise ValueError(f"{name} {H}x{W} is out of range: each side must be from 1 to {MAX_SIDE}")
+    return int(H), int(W)
+
+
+def _as_grid(A, name: str = "the image") -> np.ndarray:
+    """A non-empty 2-D real array (numpy, list or tensor) -> float64 ndarray (a view when possible)."""
+    if isinstance(A, torch.Tensor):
+        A = A.detach().cpu().numpy()
+    a = np.asarray(A)
+    if a.dtype == object or a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D grid, got {a.ndim}-D with shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape[0]}x{a.shape[1]})")
+    return a.astype(np.float64, copy=False)
+
+
+# ---------------------------------------------------------------------------------------- presets
+
+
+def _stripes(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    # W=8 gives the lesson's columns 2:6; at least one white column each side once there is room.
+    left = max(W // 4, 1) if W >= 3 else 0
+    X = np.ones((H, W))
+    X[:, left : W - left] = 0
+    return X
+
+
+def _counting(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(H * W, dtype=np.float64).reshape(H, W)
+
+
+def _checkerboard(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    # One-cell squares on small grids; on big ones about 8 squares across so they stay visible.
+    block = max(min(H, W) // 8, 1)
+    rows, cols = np.arange(H)[:, None] // block, np.arange(W)[None, :] // block
+    return ((rows + cols) % 2 == 0).astype(np.float64)
+
+
+def _square(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    side = max(min(H, W) // 2, 1)
+    top, left = (H - side) // 2, (W - side) // 2
+    X = np.zeros((H, W))
+    X[top : top + side, left : left + side] = 1
+    return X
+
+
+def _circle(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    # Distances from cell centres, so the disk is symmetric on even and odd grids alike.
+    radius = max(0.375 * min(H, W), 0.5)
+    rows, cols = np.arange(H)[:, None] + 0.5 - H / 2, np.arange(W)[None, :] + 0.5 - W / 2
+    return (rows**2 + cols**2 <= radius**2).astype(np.float64)
+
+
+def _diagonal(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    # One lit cell per step along the longer side keeps the line unbroken on non-square grids.
+    X = np.zeros((H, W))
+    if W >= H:
+        cols = np.arange(W)
+        X[((cols + 0.5) * H / W).astype(int), cols] = 1
+    else:
+        rows = np.arange(H)
+        X[rows, ((rows + 0.5) * W / H).astype(int)] = 1
+    return X
+
+
+def _gradient(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    return np.tile(np.linspace(0.0, 1.0, W), (H, 1))
+
+
+def _letter(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    # An F: no flip, transpose or rotation maps it onto itself, so every transform shows.
+    top, left = H // 8, W // 8
+    bottom, right = H - top, W - left
+    height, width = bottom - top, right - left
+    thick_h, thick_w = max(round(height / 6), 1), max(round(width / 5), 1)
+    middle = top + (height - thick_h) // 2
+    X = np.zeros((H, W))
+    X[top:bottom, left : left + thick_w] = 1  # the stem
+    X[top : top + thick_h, left:right] = 1  # the top bar
+    X[middle : middle + thick_h, left : left + max(width * 3 // 4, thick_w + 1)] = 1  # the shorter middle bar
+    return X
+
+
+def _noise(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.random((H, W))
+
+
+_MAKERS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
+    "stripes": _stripes,
+    "counting": _counting,
+    "checkerboard": _checkerboard,
+    "square": _square,
+    "circle": _circle,
+    "diagonal": _diagonal,
+    "gradient": _gradient,
+    "letter": _letter,
+    "noise": _noise,
+}
+
+
+def image_preset(key: str, shape: tuple[int, int] | None = None, *, seed: int = 0) -> np.ndarray:
+    """The preset image `key` as a float64 (H, W) grid; shape None -> its default; `seed` drives noise."""
+    if key not in IMAGES:
+        raise ValueError(f"unknown image preset {key!r}: choose one of {', '.join(IMAGES)}")
+    H, W = _check_shape(IMAGES[key].default_shape if shape is None else shape)
+    return _MAKERS[key](H, W, np.random.default_rng(seed))
+
+
+# ---------------------------------------------------------------------------------------- uploads
+
+
+def _open(data: bytes | str | os.PathLike | BinaryIO) -> Image.Image:
+    """Open (not yet decode) a picture from bytes, a path or a binary file object."""
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if not os.path.isfile(path):
+            raise ValueError(f"no picture file at {path!r}")
+        source = path
+    else:
+        raw = data.read() if hasattr(data, "read") else bytes(data)
+        if not raw:
+            raise ValueError("the file is empty: choose a picture file")
+        source = io.BytesIO(raw)
+    try:
+        return Image.open(source)
+    # Pillow raises the warning itself only where warnings are errors (as under pytest).
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(
+            f"this picture is far too large to open safely: the limit is {MAX_PIXELS // 1_000_000} megapixels"
+        ) from None
+    # A hostile or damaged upload can make any of Pillow's format parsers fail in its own way.
+    except Exception as error:
+        raise ValueError(_NOT_A_PICTURE) from error
+
+
+def _target_size(size: tuple[int, int], shape: tuple[int, int] | None, max_side: int) -> tuple[int, int]:
+    """Pillow (width, height) to resize to: exactly `shape`, else within max_side keeping aspect."""
+    if shape is not None:
+        return shape[1], shape[0]
+    width, height = size
+    if max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(round(width * scale), 1), max(round(height * scale), 1)
+
+
+def _decode(img: Image.Image, shape: tuple[int, int] | None, max_side: int) -> np.ndarray:
+    """A picture opened by Pillow -> grayscale float64 (H, W) in [0, 1], upright and resized."""
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"this picture is {width}x{height} = {width * height / 1e6:.0f} megapixels: the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels, so please use a smaller picture"
+        )
+    target = _target_size(img.size, shape, max_side)
+    # JPEG can decode straight at 1/2, 1/4 or 1/8 size (never below the request): a 12 MP photo
+    # for a 64x64 grid decodes about 10x faster. A square request covers EXIF rotation too.
+    side = max(target)
+    img.draft(img.mode, (side, side))
+    ImageOps.exif_transpose(img, in_place=True)
+    target = _target_size(img.size, shape, max_side)
+
+    # 16-bit (and 32-bit) grayscale becomes 32-bit float "F" to keep every level; the rest 8-bit.
+    full_scale = 65535.0 if img.mode.startswith("I") else 1.0 if img.mode == "F" else 255.0
+    if img.mode.startswith("I") or img.mode == "F":
+        img = img.convert("F") if img.mode in ("I", "F") else img.convert("I").convert("F")
+    elif img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        img = img.convert("RGBA").convert("LA")
+    elif img.mode in ("L", "1", "P", "RGB"):
+        img = img.convert("L")
+    else:
+        img = img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB... have no direct path to L
+
+    if target != img.size:
+        # Shrinking: BOX makes each new pixel the exact average of the pixels it covers (no
+        # aliasing, and a grid cell is "the mean brightness under it"). Growing: BOX would copy
+        # blocks, BILINEAR blends neighbours smoothly. Pillow premultiplies alpha when resizing LA.
+        shrinking = target[0] <= img.size[0] and target[1] <= img.size[1]
+        img = img.resize(target, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
+
+    pixels = np.asarray(img, dtype=np.float64)
+    if img.mode == "LA":
+        gray, opacity = pixels[..., 0] / full_scale, pixels[..., 1] / full_scale
+        # Composite over white: transparent parts of a logo read as white paper, not black.
+        return np.clip(gray * opacity + (1.0 - opacity), 0.0, 1.0)
+    return np.clip(pixels / full_scale, 0.0, 1.0)
+
+
+def load_image(
+    data: bytes | str | os.PathLike | BinaryIO,
+    shape: tuple[int, int] | None = None,
+    *,
+    max_side: int = MAX_SIDE,
+) -> np.ndarray:
+    """Any Pillow-readable picture -> grayscale float64 (H, W) in [0, 1], EXIF-upright, over white.
+
+    `data` is the file's bytes, a path, or a binary file object (e.g. Streamlit's upload). With
+    `shape`, the result is exactly (H, W); without, the size is kept but scaled down (aspect kept)
+    so that the longer side is at most `max_side`.
+
+    Raises:
+        ValueError: empty data, a missing file, not a picture, a damaged or truncated picture, a
+            picture over MAX_PIXELS (checked before decoding), or a bad shape / max_side.
+    """
+    if shape is not None:
+        shape = _check_shape(shape)
+    if isinstance(max_side, (bool, np.bool_)) or not isinstance(max_side, (int, np.integer)) or max_side < 1:
+        raise ValueError(f"max_side must be a whole number of pixels, 1 or more, got {max_side!r}")
+    with _open(data) as img:
+        try:
+            return _decode(img, shape, int(max_side))
+        except ValueError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValueError(
+                f"this picture is far too large to open safely: the limit is "
+                f"{MAX_PIXELS // 1_000_000} megapixels"
+            ) from None
+        # Decoding is where truncated and corrupt files fail (OSError, SyntaxError, EOFError...).
+        except Exception as error:
+            raise ValueError(
+                "this picture is damaged or incomplete (perhaps cut short while copying): "
+                "could not decode its pixels"
+            ) from error
+
+
+# ------------------------------------------------------------------------------------------ edits
+
+TRANSFORMS: tuple[str, ...] = ("transpose", "flip_lr", "flip_ud", "rotate", "invert", "clear")
+
+_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "transpose": lambda X: X.T,
+    "flip_lr": lambda X: X[:, ::-1],
+    "flip_ud": lambda X: X[::-1, :],
+    "rotate": lambda X: np.rot90(X, k=-1),  # k=-1: clockwise, as a phone rotates a photo
+    "invert": lambda X: 1.0 - X,
+    "clear": np.zeros_like,
+}
+
+
+def transform(X: np.ndarray, op: str) -> np.ndarray:
+    """Edit an image: (H, W) -> (H, W), or (W, H) for transpose and rotate (90° clockwise).
+
+    ops: transpose, flip_lr, flip_ud, rotate, invert (1 - X), clear (all zeros). Always a new
+    contiguous float64 array, so the result can be painted on without touching X.
+    """
+    if op not in _TRANSFORMS:
+        raise ValueError(f"unknown transform {op!r}: choose one of {', '.join(TRANSFORMS)}")
+    return np.array(_TRANSFORMS[op](_as_grid(X)), dtype=np.float64, order="C")
+
+
+def resize_grid(X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Change a painted grid's size: (H, W) -> shape, keeping the top-left, cropping or padding with 0."""
+    X = _as_grid(X)
+    H, W = _check_shape(shape)
+    out = np.zeros((H, W))
+    h, w = min(H, X.shape[0]), min(W, X.shape[1])
+    out[:h, :w] = X[:h, :w]
+    return out
+
+
+# --------------------------------------------------------------------------------------- colours
+
+# Plotly's "RdBu_r" colour scale (plotly.colors.get_colorscale("RdBu_r")): blue for negative,
+# near-white at 0, red for positive. Heatmaps use the same name, so pictures and charts agree.
+_RDBU_R = np.array(
+    [
+        (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
+        (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
+    ],
+    dtype=np.float64,
+)
+_LEVELS = 1024  # even, so 0 lands exactly on the middle colour; finer than any eye can tell apart
+# Plotly interpolates linearly in RGB between evenly spaced stops and rounds; so does this table.
+_DIVERGING_LUT = np.stack(
+    [
+        np.interp(np.linspace(0, 1, _LEVELS + 1), np.linspace(0, 1, len(_RDBU_R)), channel)
+        for channel in _RDBU_R.T
+    ],
+    axis=1,
+).round().astype(np.uint8)
+
+
+def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) -> np.ndarray:
+    """Colour a grid: (H, W) -> (H, W, 3) uint8.
+
+    diverging: plotly's RdBu reversed, centred on 0: -vmax blue (5, 48, 97), 0 near-white
+    (247, 247, 247), +vmax dark red (103, 0, 31); beyond ±vmax the end colours. vmax defaults to
+    max |Z| (an all-zero grid is all white). Not diverging: grayscale from min (black) to max
+    (white), vmax unused; a constant grid shows its own brightness, clipped to [0, 1].
+    About 6 ms for 1024x1024 on the project's 2-core machine.
+    """
+    Z = _as_grid(Z)
+    lo, hi = float(Z.min()), float(Z.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # min/max propagate NaN, so this covers every cell
+        raise ValueError("the grid contains NaN or infinity: every cell needs a finite number to be coloured")
+    if not diverging:
+        if hi == lo:
+            return np.full((*Z.shape, 3), round(min(max(lo, 0.0), 1.0) * 255), dtype=np.uint8)
+        gray = ((Z - lo) * (255 / (hi - lo)) + 0.5).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if vmax is None:
+        vmax = max(hi, -lo)
+    elif not (np.isfinite(vmax) and vmax > 0):
+        raise ValueError(f"vmax must be a positive number (the value shown darkest red), got {vmax!r}")
+    if vmax == 0:
+        return np.broadcast_to(_DIVERGING_LUT[_LEVELS // 2], (*Z.shape, 3)).copy()
+    # Map [-vmax, vmax] to table rows 0.._LEVELS; +0.5 then truncation rounds to the nearest row.
+    index = Z * (_LEVELS / 2 / vmax)
+    index += _LEVELS / 2 + 0.5
+    np.clip(index, 0, _LEVELS, out=index)
+    return _DIVERGING_LUT[index.astype(np.intp)]

@@ -1,0 +1,250 @@
+"""Train a kernel: learn a kernel from an input and a target, watching the loss as it streams."""
+
+import numpy as np
+import streamlit as st
+
+from convlab import corr2d
+from convlab.figures import grid_heatmap, loss_curve_figure, loss_landscape_figure
+from convlab.images import IMAGES, image_preset, resize_grid
+from convlab.kernels import KERNELS, kernel_preset
+from convlab.training import TrainConfig, least_squares_kernel, loss_landscape, make_target
+from ui import share
+from ui import training_session as ts
+from ui.paint_grid import paint_grid
+from ui.state import default
+from ui.widgets import number_grid_editor
+
+ss = st.session_state
+KEEP = {"persist_state": "session"}
+PLOT_CONFIG = {"displayModeBar": False}
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+SPEEDS = {1: "1 epoch/s", 5: "5 epochs/s", 20: "20 epochs/s", 100: "100 epochs/s", 1000: "1000 epochs/s"}
+TICK = 0.05  # seconds between chart updates at full speed: 20 updates per second
+TARGETS = {
+    "preset": "A hidden preset kernel",
+    "kernel": "A kernel I type in",
+    "output": "A target output I paint",
+}
+OPTIMIZERS = {"sgd": "SGD (the lesson's)", "momentum": "SGD with momentum", "adam": "Adam"}
+LOSSES = {"sum": "Sum of squares (the lesson's)", "mean": "Mean of squares"}
+
+
+def _defaults() -> None:
+    default("tr.X", lambda: image_preset("stripes"))
+    default("tr.X_rev", lambda: 0)
+    default("tr.K_true", lambda: kernel_preset("edge"))
+    default("tr.K_rev", lambda: 0)
+    default("tr.Y_paint", lambda: np.zeros((6, 7)))
+    default("tr.Y_rev", lambda: 0)
+
+
+def _on_input_preset() -> None:
+    key = ss["tr.x_preset"]
+    if key is not None:
+        ss["tr.X"] = image_preset(key)
+        ss["tr.X_rev"] += 1
+        ss["tr.x_preset"] = None
+
+
+def _on_true_size() -> None:
+    ss["tr.K_true"] = resize_grid(ss["tr.K_true"], (int(ss["tr.k_rows"]), int(ss["tr.k_cols"])))
+    ss["tr.K_rev"] += 1
+
+
+def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | None]:
+    """Input X (H, W), target Y (H', W'), the kernel shape to learn, and the true kernel if known."""
+    left, right = st.columns(2, gap="medium")
+    with left:
+        X = ss["tr.X"]
+        st.subheader(f"Input X · {X.shape[0]}×{X.shape[1]}")
+        st.selectbox("Image preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
+                     placeholder="Load a preset…", key="tr.x_preset", on_change=_on_input_preset)
+        painted = paint_grid(X, key="tr.paint_x", revision=ss["tr.X_rev"], vmin=min(0.0, float(X.min())),
+                             vmax=max(1.0, float(X.max())), height=260)
+        if painted is not None:
+            ss["tr.X"] = X = painted
+    with right:
+        st.subheader("Target Y")
+        kind = st.radio("Learn from", list(TARGETS), format_func=TARGETS.get, key="tr.target", horizontal=True,
+                        **KEEP)
+        K_true = None
+        if kind == "preset":
+            name = st.selectbox("Hidden kernel", list(KERNELS), format_func=lambda k: KERNELS[k].label,
+                                key="tr.true_preset", **KEEP)
+            K_true = kernel_preset(name)
+        elif kind == "kernel":
+            rows, cols = st.columns(2)
+            ss.setdefault("tr.k_rows", ss["tr.K_true"].shape[0])
+            ss.setdefault("tr.k_cols", ss["tr.K_true"].shape[1])
+            rows.number_input("Kernel rows", *share.KERNEL_SIDES, key="tr.k_rows", on_change=_on_true_size)
+            cols.number_input("Kernel columns", *share.KERNEL_SIDES, key="tr.k_cols", on_change=_on_true_size)
+            K_true = number_grid_editor(ss["tr.K_true"], key="tr.kedit", revision=ss["tr.K_rev"])
+            ss["tr.K_true"] = K_true
+        if K_true is not None:
+            shape = K_true.shape
+            if shape[0] > X.shape[0] or shape[1] > X.shape[1]:
+                st.error(f"The kernel {shape[0]}×{shape[1]} is larger than the input "
+                         f"{X.shape[0]}×{X.shape[1]}: choose a larger image or a smaller kernel.")
+                st.stop()
+            noise = st.slider("Noise added to the target (std)", 0.0, 1.0, step=0.05, key="tr.noise", **KEEP)
+            Y = make_target(X, K_true, noise=noise, seed=int(ss.get("tr.seed", 0)))
+            if kind == "kernel" or st.toggle("Reveal the hidden kernel", key="tr.reveal", **KEEP):
+                st.plotly_chart(grid_heatmap(K_true, title="true kernel", height=180), config=PLOT_CONFIG,
+                                key="tr.true_fig")
+            return X, Y, shape, K_true
+        rows, cols = st.columns(2)
+        kr = rows.number_input("Kernel rows", 1, min(7, X.shape[0]), value=1, key="tr.out_rows", **KEEP)
+        kc = cols.number_input("Kernel columns", 1, min(7, X.shape[1]), value=2, key="tr.out_cols", **KEEP)
+        target_shape = (X.shape[0] - kr + 1, X.shape[1] - kc + 1)
+        if ss["tr.Y_paint"].shape != target_shape:
+            ss["tr.Y_paint"] = corr2d(X, kernel_preset("edge")) if target_shape == (X.shape[0], X.shape[1] - 1) \
+                else np.zeros(target_shape)
+            ss["tr.Y_rev"] += 1
+        st.caption("Paint what the kernel should output: 1 brush paints +1, right-drag erases.")
+        brush = st.number_input("Brush value", value=1.0, step=0.5, format="%g", key="tr.y_brush", **KEEP)
+        Y = ss["tr.Y_paint"]
+        painted = paint_grid(Y, key="tr.paint_y", brush=brush, revision=ss["tr.Y_rev"],
+                             vmin=min(-1.0, float(Y.min())), vmax=max(1.0, float(Y.max())), height=260)
+        if painted is not None:
+            ss["tr.Y_paint"] = Y = painted
+        return X, Y, (int(kr), int(kc)), None
+
+
+def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
+    """The model and optimiser settings -> (TrainConfig, target loss or 0)."""
+    st.subheader("Model and optimiser")
+    a, b, c, d = st.columns(4)
+    optimizer = a.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
+                            **KEEP)
+    lr = b.select_slider("Learning rate", LEARNING_RATES, value=3e-2, format_func=lambda v: f"{v:g}",
+                         key="tr.lr", **KEEP)
+    loss = c.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", **KEEP)
+    bias = d.toggle("Learn a bias too", key="tr.bias", **KEEP)
+    a, b, c, d = st.columns(4)
+    seed = a.number_input("Init seed", 0, 2**31 - 1, step=1, key="tr.seed", **KEEP)
+    init = b.selectbox("Initial weights", ["uniform", "normal", "zeros"], key="tr.init", **KEEP,
+                       help="uniform is PyTorch's default for a conv layer, as in the lesson.")
+    epochs = c.number_input("Stop after epochs", 1, 100_000, value=10, step=10, key="tr.epochs", **KEEP)
+    target_loss = d.number_input("…or at loss ≤", 0.0, value=0.0, format="%g", key="tr.target_loss",
+                                 help="0 means: don't stop on the loss.", **KEEP)
+    config = TrainConfig(kernel_shape=kernel_shape, lr=float(lr), epochs=int(epochs), seed=int(seed),
+                         optimizer=optimizer, bias=bias, loss=loss, init=init)
+    return config, float(target_loss)
+
+
+def controls() -> None:
+    """Play / Pause / Step / Reset, outside the live fragment so each click reruns the page."""
+    cols = st.columns([1, 1, 1, 1, 2, 2], vertical_alignment="center")
+    cols[0].button("Play", key="tr.play", on_click=ts.play, type="primary", icon="▶️", width="stretch")
+    cols[1].button("Pause", key="tr.pause", on_click=ts.pause, icon="⏸️", width="stretch")
+    cols[2].button("Step", key="tr.step", on_click=ts.step, icon="⏭️", width="stretch")
+    cols[3].button("Reset", key="tr.reset", on_click=ts.reset, icon="↩️", width="stretch")
+    cols[4].select_slider("Speed", list(SPEEDS), value=20, format_func=SPEEDS.get, key="tr.speed", **KEEP)
+    cols[5].toggle("Log-scale loss", key="tr.log", **KEEP)
+
+
+def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
+    """Everything that changes while training, redrawn by a fragment every tick while playing."""
+    speed = int(ss.get("tr.speed", 20))
+    interval = max(TICK, 1.0 / speed)
+    per_tick = max(1, round(speed * interval))
+
+    @st.fragment(run_every=interval if run.running else None)
+    def view() -> None:
+        run_now = ts.current()
+        was_running = run_now.running
+        if was_running:
+            run_now.advance(per_tick)
+            if not run_now.running:
+                st.rerun(scope="app")  # the run ended on its own: stop the timer
+        _draw(run_now, K_true)
+
+    view()
+
+
+def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
+    c = run.config
+    last = run.steps[-1] if run.steps else None
+    state = "training…" if run.running else ("diverged" if run.error else "paused" if run.steps else "ready")
+    a, b, d = st.columns(3)
+    a.metric("Epoch", run.trainer.epoch)
+    b.metric("Loss", f"{run.trainer.loss():.4g}" if not run.error else "—")
+    d.metric("State", state)
+    if run.error:
+        st.error(run.error, icon="💥")
+    elif run.finished and run.steps:
+        reason = "reached the target loss" if run.trainer.epoch < c.epochs else f"finished {c.epochs} epochs"
+        st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
+    runs = [*ss.get(ts.EARLIER, []), (run.label, run.losses)]
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.plotly_chart(loss_curve_figure(runs, log_y=bool(ss.get("tr.log")),
+                                          target_loss=run.target_loss or None, height=320),
+                        config=PLOT_CONFIG, key="tr.loss_fig")
+        lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" for s in run.steps[-10:]]
+        st.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None)
+    with right:
+        weight = run.trainer.weight
+        st.plotly_chart(grid_heatmap(weight, title="learned kernel", decimals=3, height=170),
+                        config=PLOT_CONFIG, key="tr.learned")
+        answer = K_true if K_true is not None else least_squares_kernel(run.X, run.Y, c.kernel_shape)
+        st.plotly_chart(grid_heatmap(answer, title="true kernel" if K_true is not None
+                                     else "best possible kernel (least squares)", decimals=3, height=170),
+                        config=PLOT_CONFIG, key="tr.answer")
+        if last is not None:
+            st.plotly_chart(grid_heatmap(last.grad, title="gradient of the last update", decimals=3,
+                                         height=170), config=PLOT_CONFIG, key="tr.grad")
+        if c.bias:
+            st.caption(f"bias = {run.trainer.bias:.4g}")
+    pred, target = st.columns(2)
+    pred.plotly_chart(grid_heatmap(run.trainer.predict(), title="prediction Ŷ", height=260),
+                      config=PLOT_CONFIG, key="tr.pred")
+    target.plotly_chart(grid_heatmap(run.Y, title="target Y", height=260), config=PLOT_CONFIG, key="tr.target_fig")
+    if np.prod(c.kernel_shape) == 2 and not c.bias:
+        _landscape(run, K_true)
+
+
+def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
+    st.subheader("The loss landscape over the two weights")
+    land = _cached_landscape(run)
+    path = np.array([run.trainer.initial_weight.ravel(), *(s.weight.ravel() for s in run.steps)])
+    optimum = tuple(least_squares_kernel(run.X, run.Y, run.config.kernel_shape).ravel())
+    true = tuple(K_true.ravel()) if K_true is not None and K_true.size == 2 else None
+    st.plotly_chart(loss_landscape_figure(land, path=path, optimum=optimum, true_weight=true, height=420),
+                    config=PLOT_CONFIG, key="tr.landscape")
+
+
+def _cached_landscape(run: ts.Run):
+    """The landscape depends only on the data and loss: compute it once per run, not per tick."""
+    key = (id(run), run.config.loss)
+    cached = ss.get("tr.landscape_cache")
+    if cached is None or cached[0] != key:
+        start = run.trainer.initial_weight.ravel()
+        optimum = least_squares_kernel(run.X, run.Y, run.config.kernel_shape).ravel()
+        centre = (optimum + start) / 2
+        span = float(max(np.abs(optimum - start).max(), 1.0)) * 1.6
+        cached = (key, loss_landscape(run.X, run.Y, loss=run.config.loss, center=tuple(centre), span=span))
+        ss["tr.landscape_cache"] = cached
+    return cached[1]
+
+
+def train_page() -> None:
+    _defaults()
+    st.title("Train a kernel")
+    st.caption("Gradient descent finds a kernel that turns the input into the target, one epoch at a time. "
+               "The defaults are the lesson's: learn [1, −1] from the stripes with lr 0.03 for 10 epochs.")
+    X, Y, kernel_shape, K_true = data_panel()
+    try:
+        config, target_loss = model_panel(kernel_shape)
+        run = ts.ensure(X, Y, config, target_loss)
+    except ValueError as exc:
+        st.error(f"Can't train with these settings: {exc}.")
+        return
+    st.divider()
+    controls()
+    live_view(run, K_true)
+    if ss.get(ts.EARLIER):
+        st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
+
+
+train_page()

@@ -1,0 +1,15 @@
+"""ConvLab: paint an image and a kernel, watch the 2D cross-correlation, train a kernel."""
+
+import streamlit as st
+
+from ui.state import init_process
+
+st.set_page_config(page_title="ConvLab", page_icon="🧮", layout="wide")
+init_process()
+
+pages = [
+    st.Page("pages/playground.py", title="Playground", icon="🎨", url_path="playground", default=True),
+    st.Page("pages/lesson.py", title="Lesson: convolutions for images", icon="📖", url_path="lesson"),
+    st.Page("pages/train.py", title="Train a kernel", icon="🏋️", url_path="train"),
+]
+st.navigation(pages).run()
