@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["KERNELS", "KernelPreset", "kernel_preset"]
+__all__ = ["KERNELS", "MAX_KERNEL_SIDE", "KernelPreset", "kernel_preset"]
+
+MAX_KERNEL_SIDE = 7  # kernels are edited as numbers in a grid: 1x1 up to 7x7
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ with gradients flowing to both `X` and `K`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -16,11 +17,15 @@ import torch.nn.functional as F
 
 Array: TypeAlias = np.ndarray | torch.Tensor
 IntPair: TypeAlias = int | tuple[int, int]
+_Settings: TypeAlias = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 
-# Below this many multiply-adds (output cells x kernel taps) one F.conv2d call is cheapest; above
-# it, h*w shifted multiply-adds over strided views win, because F.conv2d's one-channel path pads
-# the single output channel to 16 (measured in benchmarks/bench_core.py).
-_SHIFTED_MIN_WORK = 1 << 16
+# Below this many output cells one F.conv2d call is cheapest; above it, h*w shifted multiply-adds
+# over strided views win, nearly whatever the kernel (measured in benchmarks/bench_core.py).
+# F.conv2d hands a float32 input of more than 20480 cells, or any kernel wider than 3x3, to
+# oneDNN, whose one-channel path pads the single output channel to 16 and so runs 5-20x slower
+# than one add_ per tap; float64 has no oneDNN path, but its im2col matrix (cells x taps) stops
+# fitting in cache a little later.
+_SHIFTED_MIN_CELLS: dict[torch.dtype, int] = {torch.float32: 128 * 128, torch.float64: 181 * 181}
 
 __all__ = [
     "CellExplanation",
@@ -32,20 +37,26 @@ __all__ = [
 ]
 
 
+def _whole(v: object, name: str) -> int:
+    """A whole number (python or numpy int, not bool) -> int."""
+    if type(v) is int:  # the common case, checked first because this runs on every call
+        return v
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {v!r}")
+    return int(v)
+
+
 def _pair(value: IntPair, name: str) -> tuple[int, int]:
     """An int or an (h, w) pair -> (h, w), refusing anything that is not a whole number."""
-    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if type(value) is int:
+        return value, value
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2:
         raise ValueError(f"{name} must be one whole number or a pair (rows, columns), got {value!r}")
-    out = []
-    for v in pair:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must be a whole number, got {v!r}")
-        out.append(int(v))
-    return out[0], out[1]
+    return _whole(pair[0], name), _whole(pair[1], name)
 
 
-def _settings(padding: IntPair, stride: IntPair, dilation: IntPair):
+def _settings(padding: IntPair, stride: IntPair, dilation: IntPair) -> _Settings:
     """Validated ((ph, pw), (sh, sw), (dh, dw))."""
     p, s, d = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
     if min(p) < 0:
@@ -59,6 +70,23 @@ def _settings(padding: IntPair, stride: IntPair, dilation: IntPair):
 
 def _fmt(shape: tuple[int, int]) -> str:
     return f"{shape[0]}x{shape[1]}"
+
+
+def _output_shape(
+    input_shape: tuple[int, int], kernel_shape: tuple[int, int], settings: _Settings
+) -> tuple[int, int]:
+    """(H, W), (h, w) of non-empty grids, validated settings -> (H', W'), or a learner's ValueError."""
+    (ph, pw), (sh, sw), (dh, dw) = settings
+    (H, W), (h, w) = input_shape, kernel_shape
+    span = (dh * (h - 1) + 1, dw * (w - 1) + 1)
+    padded = (H + 2 * ph, W + 2 * pw)
+    if span[0] > padded[0] or span[1] > padded[1]:
+        dilated = f" (dilated to {_fmt(span)})" if span != (h, w) else ""
+        raise ValueError(
+            f"kernel {h}x{w}{dilated} is larger than the padded input {_fmt(padded)}: "
+            "use a smaller kernel or dilation, or more padding"
+        )
+    return (padded[0] - span[0]) // sh + 1, (padded[1] - span[1]) // sw + 1
 
 
 def output_shape(
@@ -75,39 +103,44 @@ def output_shape(
         ValueError: a shape that is not 2-D or empty, bad settings, or a kernel that (dilated)
             is larger than the padded input.
     """
-    (ph, pw), (sh, sw), (dh, dw) = _settings(padding, stride, dilation)
+    settings = _settings(padding, stride, dilation)
     if len(input_shape) != 2 or len(kernel_shape) != 2:
         raise ValueError(
             f"input and kernel must be 2-D grids, got shapes {tuple(input_shape)} and {tuple(kernel_shape)}"
         )
-    H, W = (int(n) for n in input_shape)
-    h, w = (int(n) for n in kernel_shape)
+    H, W = (_whole(n, "every side of a shape") for n in input_shape)
+    h, w = (_whole(n, "every side of a shape") for n in kernel_shape)
     if min(H, W) < 1:
         raise ValueError(f"the input is empty (shape {H}x{W})")
     if min(h, w) < 1:
         raise ValueError(f"the kernel is empty (shape {h}x{w})")
-    span = (dh * (h - 1) + 1, dw * (w - 1) + 1)
-    padded = (H + 2 * ph, W + 2 * pw)
-    if span[0] > padded[0] or span[1] > padded[1]:
-        dilated = f" (dilated to {_fmt(span)})" if span != (h, w) else ""
-        raise ValueError(
-            f"kernel {h}x{w}{dilated} is larger than the padded input {_fmt(padded)}: "
-            "use a smaller kernel or dilation, or more padding"
-        )
-    return (padded[0] - span[0]) // sh + 1, (padded[1] - span[1]) // sw + 1
+    return _output_shape((H, W), (h, w), settings)
 
 
-def _as_tensor(A: Array, name: str) -> torch.Tensor:
-    """A 2-D real array -> a float tensor sharing memory where it can (numpy views included)."""
-    if isinstance(A, torch.Tensor):
-        T = A
-    else:
-        a = np.asarray(A)
-        if a.dtype == object or a.dtype.kind not in "biuf":
-            raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        if any(s < 0 for s in a.strides):  # torch.from_numpy refuses negative strides (e.g. K[::-1])
-            a = np.ascontiguousarray(a)
-        T = torch.from_numpy(a)
+def _from_numpy(A: object, name: str) -> torch.Tensor:
+    """Anything numpy reads as a real grid -> a tensor sharing its memory where torch allows."""
+    try:
+        a = A if type(A) is np.ndarray else np.asarray(A)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular grid of real numbers") from e
+    kind = a.dtype.kind
+    if kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if kind != "f" or a.dtype.itemsize > 8:
+        # Integers compute in float64 anyway, and torch has no long double: convert here, once.
+        a = a.astype(np.float64)
+    elif not a.dtype.isnative:  # torch refuses big-endian data
+        a = a.astype(a.dtype.newbyteorder("="))
+    if not a.flags.writeable or any(s < 0 or s % a.itemsize for s in a.strides):
+        # torch refuses negative strides (K[::-1]) and odd strides, and warns on read-only memory
+        # (np.asarray of a PIL image); a copy fixes all three.
+        a = a.copy()
+    return torch.from_numpy(a)
+
+
+def _as_tensor(A: object, name: str) -> torch.Tensor:
+    """A 2-D real array -> a float tensor, sharing memory where it can (numpy views included)."""
+    T = A if isinstance(A, torch.Tensor) else _from_numpy(A, name)
     if T.is_complex():
         raise ValueError(f"{name} must hold real numbers, got dtype {T.dtype}")
     if T.dim() != 2:
@@ -115,17 +148,47 @@ def _as_tensor(A: Array, name: str) -> torch.Tensor:
     if T.numel() == 0:
         raise ValueError(f"{name} is empty (shape {_fmt(tuple(T.shape))})")
     if not T.is_floating_point():
-        T = T.to(torch.float64)
-    elif T.dtype in (torch.float16, torch.bfloat16):
+        return T.to(torch.float64)  # bool and integers: nothing to check, they are always finite
+    if T.dtype in (torch.float16, torch.bfloat16):
         T = T.float()
-    # One reduction is cheaper than an elementwise mask; a finite sum proves every cell finite.
-    if not torch.isfinite(T.detach().sum()) and not torch.isfinite(T.detach()).all():
-        bad = torch.nonzero(~torch.isfinite(T.detach()))[0].tolist()
+    # A finite sum proves every cell finite (NaN and inf both poison it), in one reduction and
+    # one .item() (~3 µs on a small grid, against ~15 µs for an elementwise mask); only an
+    # overflowing sum needs the mask.
+    D = T.detach() if T.requires_grad else T
+    if not math.isfinite(D.sum().item()) and not bool(torch.isfinite(D).all()):
+        bad = torch.nonzero(~torch.isfinite(D))[0].tolist()
         raise ValueError(
             f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]}): "
             "every cell needs a finite number"
         )
     return T
+
+
+def _correlate(X: Array, K: Array, padding: IntPair, stride: IntPair, dilation: IntPair, flip: bool) -> Array:
+    """corr2d (flip=False) or conv2d (flip=True) after validating everything: (H, W), (h, w) -> (H', W')."""
+    torch_out = isinstance(X, torch.Tensor) or isinstance(K, torch.Tensor)
+    Xt, Kt = _as_tensor(X, "the input"), _as_tensor(K, "the kernel")
+    settings = _settings(padding, stride, dilation)
+    (H, W), (h, w) = Xt.shape, Kt.shape
+    Ho, Wo = _output_shape((H, W), (h, w), settings)
+    if Xt.dtype != Kt.dtype:
+        dtype = torch.promote_types(Xt.dtype, Kt.dtype)
+        Xt, Kt = Xt.to(dtype), Kt.to(dtype)
+    if flip:
+        Kt = Kt.flip((0, 1))
+
+    if Ho * Wo < _SHIFTED_MIN_CELLS[Xt.dtype]:
+        (ph, pw), (sh, sw), (dh, dw) = settings
+        Y = F.conv2d(
+            Xt.reshape(1, 1, H, W),  # a free view when contiguous, a copy otherwise
+            Kt.reshape(1, 1, h, w),
+            padding=(ph, pw),
+            stride=(sh, sw),
+            dilation=(dh, dw),
+        ).view(Ho, Wo)
+    else:
+        Y = _corr2d_shifted(Xt, Kt, settings, (Ho, Wo))
+    return Y if torch_out else Y.numpy()
 
 
 def corr2d(
@@ -139,48 +202,45 @@ def corr2d(
     """2D cross-correlation: (H, W), (h, w) -> (H', W') exactly as F.conv2d on one channel.
 
     numpy in -> numpy out; a torch tensor in either argument -> torch out, differentiable in X and K.
-    Floating dtypes are kept (float32 stays float32, mixed ones promote); integers compute in float64.
+    float32 and float64 are kept (mixed ones promote to float64); float16 and bfloat16 compute in
+    float32; integers and bools compute in float64.
 
     Raises:
-        ValueError: not 2-D, empty, NaN or infinity, bad settings, or a kernel larger than the
-            padded input.
+        ValueError: not 2-D, empty, not real numbers, NaN or infinity, bad settings, or a kernel
+            larger than the padded input.
     """
-    torch_out = isinstance(X, torch.Tensor) or isinstance(K, torch.Tensor)
-    Xt, Kt = _as_tensor(X, "the input"), _as_tensor(K, "the kernel")
-    (ph, pw), (sh, sw), (dh, dw) = _settings(padding, stride, dilation)
-    Ho, Wo = output_shape(tuple(Xt.shape), tuple(Kt.shape), padding=(ph, pw), stride=(sh, sw), dilation=(dh, dw))
-    dtype = torch.promote_types(Xt.dtype, Kt.dtype)
-    Xt, Kt = Xt.to(dtype), Kt.to(dtype)
-    h, w = Kt.shape
-
-    if Ho * Wo * h * w < _SHIFTED_MIN_WORK:
-        Y = F.conv2d(
-            Xt.view(1, 1, *Xt.shape) if Xt.is_contiguous() else Xt.reshape(1, 1, *Xt.shape),
-            Kt.reshape(1, 1, h, w),
-            padding=(ph, pw),
-            stride=(sh, sw),
-            dilation=(dh, dw),
-        )[0, 0]
-    else:
-        Y = _corr2d_shifted(Xt, Kt, (ph, pw), (sh, sw), (dh, dw), (Ho, Wo))
-    return Y if torch_out else Y.numpy()
+    return _correlate(X, K, padding, stride, dilation, flip=False)
 
 
-def _corr2d_shifted(X, K, padding, stride, dilation, out_shape) -> torch.Tensor:
-    """h*w multiply-adds of strided views of the padded input: (H, W), (h, w) -> (H', W')."""
-    (ph, pw), (sh, sw), (dh, dw), (Ho, Wo) = padding, stride, dilation, out_shape
-    Xp = F.pad(X, (pw, pw, ph, ph)) if ph or pw else X
+def _corr2d_shifted(
+    X: torch.Tensor, K: torch.Tensor, settings: _Settings, out_shape: tuple[int, int]
+) -> torch.Tensor:
+    """h*w multiply-adds of strided views of the padded input: (H, W), (h, w) -> (H', W').
+
+    Each tap (a, b) of the kernel multiplies one strided (H', W') view of the padded input, the
+    cells that tap reads for every output cell, and the views are summed.
+    """
+    (ph, pw), (sh, sw), (dh, dw) = settings
+    Ho, Wo = out_shape
+    # One contiguous copy (free when already contiguous) makes every pass below a vectorised
+    # row-major sweep; a transposed view would otherwise be gathered h*w times.
+    Xp = F.pad(X, (pw, pw, ph, ph)) if ph or pw else X.contiguous()
+    r, c = Xp.stride()
+    base = Xp.storage_offset()
+    size, step = (Ho, Wo), (sh * r, sw * c)
+    # as_strided is one cheap call; slicing Xp[a::sh, b::sw] costs ~4 µs per tap in Python.
     h, w = K.shape
-    grad = torch.is_grad_enabled() and (X.requires_grad or K.requires_grad)
-    taps = K if grad else K.tolist()  # python floats make add_(alpha=) skip a broadcast
-    Y = torch.zeros((Ho, Wo), dtype=X.dtype)
-    for a in range(h):
-        for b in range(w):
-            window = Xp[a * dh : a * dh + sh * (Ho - 1) + 1 : sh, b * dw : b * dw + sw * (Wo - 1) + 1 : sw]
-            if grad:
-                Y = Y.addcmul(window, taps[a, b]) if a == b == 0 else Y.addcmul_(window, taps[a, b])
-            else:
-                Y.add_(window, alpha=taps[a][b])
+    windows = [Xp.as_strided(size, step, base + a * dh * r + b * dw * c) for a in range(h) for b in range(w)]
+    if torch.is_grad_enabled() and (Xp.requires_grad or K.requires_grad):
+        taps = K.reshape(-1).unbind()  # 0-d tensors keep the graph to K
+        Y = windows[0] * taps[0]  # starting from the first product saves a pass over zeros
+        for window, tap in zip(windows[1:], taps[1:], strict=True):
+            Y.addcmul_(window, tap)
+        return Y
+    weights = K.reshape(-1).tolist()  # python floats: add_(alpha=) then skips broadcasting a tensor
+    Y = torch.mul(windows[0], weights[0])
+    for window, weight in zip(windows[1:], weights[1:], strict=True):
+        Y.add_(window, alpha=weight)
     return Y
 
 
@@ -193,8 +253,7 @@ def conv2d(
     dilation: IntPair = 1,
 ) -> Array:
     """True 2D convolution: corr2d with the kernel flipped on both axes, (H, W), (h, w) -> (H', W')."""
-    flipped = K.flip((0, 1)) if isinstance(K, torch.Tensor) else np.asarray(K)[::-1, ::-1]
-    return corr2d(X, flipped, padding=padding, stride=stride, dilation=dilation)
+    return _correlate(X, K, padding, stride, dilation, flip=True)
 
 
 def corr2d_loop(X, K):
@@ -207,7 +266,7 @@ def corr2d_loop(X, K):
     return Y
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: `==` on numpy fields would raise, not compare
 class CellExplanation:
     """How output cell (i, j) is computed: window * kernel, summed, plus bias.
 
@@ -228,6 +287,16 @@ class CellExplanation:
     value: float
 
 
+def _real(value: object) -> float | None:
+    """One real number (python, numpy, or a one-cell tensor) -> float; None for anything else."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of several cells
+        return None
+
+
 def explain_cell(
     X: Array,
     K: Array,
@@ -242,14 +311,20 @@ def explain_cell(
     """Explain output cell (i, j) of corr2d(X, K) + bias: its window, products, sum and value.
 
     Raises:
-        ValueError: anything corr2d refuses, or (i, j) outside the output.
+        ValueError: anything corr2d refuses, a bias that is not a finite number, or (i, j) that
+            is not a whole-number cell of the output.
     """
     Xn = _as_tensor(X, "the input").detach().double().numpy()
     Kn = _as_tensor(K, "the kernel").detach().double().numpy()
-    (ph, pw), (sh, sw), (dh, dw) = _settings(padding, stride, dilation)
-    Ho, Wo = output_shape(Xn.shape, Kn.shape, padding=(ph, pw), stride=(sh, sw), dilation=(dh, dw))
+    settings = _settings(padding, stride, dilation)
+    (ph, pw), (sh, sw), (dh, dw) = settings
+    Ho, Wo = _output_shape(Xn.shape, Kn.shape, settings)
+    i, j = _whole(i, "the row i"), _whole(j, "the column j")
     if not (0 <= i < Ho and 0 <= j < Wo):
         raise ValueError(f"cell ({i}, {j}) is outside the {Ho}x{Wo} output")
+    b = _real(bias.detach() if isinstance(bias, torch.Tensor) else bias)
+    if b is None or not math.isfinite(b):
+        raise ValueError(f"the bias must be one finite real number, got {bias!r}")
     h, w = Kn.shape
     rows = np.broadcast_to((i * sh - ph + dh * np.arange(h))[:, None], (h, w)).copy()
     cols = np.broadcast_to((j * sw - pw + dw * np.arange(w))[None, :], (h, w)).copy()
@@ -259,5 +334,5 @@ def explain_cell(
     total = float(products.sum())
     return CellExplanation(
         i=i, j=j, rows=rows, cols=cols, inside=inside, window=window, kernel=Kn.copy(),
-        products=products, total=total, bias=float(bias), value=total + float(bias),
+        products=products, total=total, bias=b, value=total + b,
     )

@@ -5,7 +5,6 @@ Every wait here waits for content (Playwright's `expect` or `wait_for_function`)
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -111,10 +111,59 @@ class StreamlitServer:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
+def wait_until(page: Page, predicate_js: str, arg: Any = None, *, what: str) -> None:
+    """Wait (polling every animation frame) until `predicate_js(arg)` is truthy; fail saying `what`.
+
+    `expect(...)` re-checks after 100, 250, 500, 1000 ms, which adds up to a second per wait;
+    waits on the hot path of a test use this instead.
+    """
+    try:
+        page.wait_for_function(predicate_js, arg=arg)
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def wait_for_markdown(page: Page, text: str) -> None:
+    """Wait until some `st.write`/`st.markdown` element shows exactly `text`."""
+    wait_until(
+        page,
+        """text => [...document.querySelectorAll('[data-testid="stMarkdown"]')]
+                     .some((el) => el.textContent.trim() === text)""",
+        text,
+        what=f"a markdown element reading {text!r}",
+    )
+
+
+def wait_for_code(page: Page, text: str) -> None:
+    """Wait until some `st.code` element shows exactly `text`."""
+    try:
+        wait_until(
+            page,
+            """text => [...document.querySelectorAll('[data-testid="stCode"] code')]
+                         .some((el) => el.textContent.trim() === text)""",
+            text,
+            what=f"a code block reading {text!r}",
+        )
+    except AssertionError as error:
+        shown = page.get_by_test_id("stCode").locator("code").all_text_contents()
+        raise AssertionError(f"{error}; code blocks show {shown}") from None
+
+
 def open_app(page: Page, url: str, expected_text: str) -> None:
-    """Load the app and wait until it has rendered `expected_text`."""
+    """Load the app and wait until it has rendered a markdown element reading `expected_text`."""
     page.goto(url)
-    expect(page.get_by_text(expected_text).first).to_be_visible()
+    wait_for_markdown(page, expected_text)
+
+
+def wait_for_script_end(page: Page) -> None:
+    """Wait until the app reports no script running (only after the content you expect is there:
+    this attribute can miss a fast rerun, so it is no proof that a rerun happened)."""
+    wait_until(
+        page,
+        """() => document.querySelector('[data-testid="stApp"]')
+                   ?.getAttribute('data-test-script-state') === 'notRunning'""",
+        what="the script run to end",
+    )
 
 
 def expect_no_exception(page: Page) -> None:
@@ -123,6 +172,31 @@ def expect_no_exception(page: Page) -> None:
 
 
 # --- Plotly -------------------------------------------------------------------------------------
+
+# Plotly 6+ ships numeric arrays as `{dtype, bdata, shape}` (base64, little-endian); the browser
+# may also hold typed arrays. Both become nested plain arrays here.
+_DECODE_JS = """function decode(v) {
+  const types = {f8: Float64Array, f4: Float32Array, i1: Int8Array, u1: Uint8Array, u1c: Uint8ClampedArray,
+                 i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
+  if (ArrayBuffer.isView(v)) return Array.from(v);
+  if (Array.isArray(v)) return v.map(decode);
+  if (v && typeof v === 'object' && typeof v.bdata === 'string' && types[v.dtype]) {
+    const bytes = Uint8Array.from(atob(v.bdata), (ch) => ch.charCodeAt(0));
+    const flat = Array.from(new types[v.dtype](bytes.buffer));
+    const shape = v.shape === undefined ? [flat.length] : String(v.shape).split(',').map(Number);
+    const build = (offset, dims) => {
+      if (dims.length === 1) return flat.slice(offset, offset + dims[0]);
+      const step = dims.slice(1).reduce((a, b) => a * b, 1);
+      return Array.from({length: dims[0]}, (_, i) => build(offset + i * step, dims.slice(1)));
+    };
+    return build(0, shape);
+  }
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x)]));
+  }
+  return v;
+}"""
+
 
 def _plot_div(chart: Locator) -> Locator:
     """The Plotly graph div inside a `stPlotlyChart` element."""
@@ -133,32 +207,31 @@ def wait_for_plotly(page: Page, chart: Locator) -> None:
     """Wait until Plotly has drawn the chart: its graph div carries `_fullData`."""
     div = _plot_div(chart)
     div.wait_for(state="attached")
-    page.wait_for_function("gd => Array.isArray(gd._fullData) && gd._fullData.length > 0", arg=div.element_handle())
-
-
-def decode_plotly_array(value: Any) -> Any:
-    """Plotly 6+ ships numeric arrays as `{dtype, bdata, shape}` (base64, little-endian): unpack them."""
-    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]).newbyteorder("<"))
-        shape = value.get("shape")
-        if shape:
-            dims = [int(part) for part in str(shape).split(",")] if isinstance(shape, str) else list(shape)
-            array = array.reshape(dims)
-        return array.tolist()
-    if isinstance(value, list):
-        return [decode_plotly_array(item) for item in value]
-    return value
+    page.wait_for_function(
+        "gd => Array.isArray(gd._fullData) && gd._fullData.length > 0", arg=div.element_handle()
+    )
 
 
 def plotly_traces(chart: Locator) -> list[dict[str, Any]]:
-    """The chart's traces as Python data (`gd.data`), numeric arrays decoded."""
-    traces = _plot_div(chart).evaluate(
-        """gd => JSON.parse(JSON.stringify(gd.data, (k, v) => ArrayBuffer.isView(v) ? Array.from(v) : v))"""
+    """The chart's traces (`gd.data`) as plain Python data, numeric arrays decoded."""
+    return _plot_div(chart).evaluate(f"gd => {{ {_DECODE_JS}; return decode(gd.data); }}")
+
+
+def wait_for_trace_data(page: Page, chart: Locator, name: str, expected: Any, trace: int = 0) -> None:
+    """Wait until Plotly has drawn trace `trace` with `name` (e.g. "z") equal to `expected`."""
+    wait_for_plotly(page, chart)
+    page.wait_for_function(
+        f"""([gd, trace, name, want]) => {{
+          {_DECODE_JS};
+          const t = gd._fullData && gd.data[trace];
+          return !!t && JSON.stringify(decode(t[name])) === JSON.stringify(want);
+        }}""",
+        arg=[_plot_div(chart).element_handle(), trace, name, expected],
     )
-    return [{name: decode_plotly_array(value) for name, value in trace.items()} for trace in traces]
 
 
 # --- Paint grid -----------------------------------------------------------------------------------
+
 
 def grid_canvas(page: Page) -> Locator:
     """The paint grid's canvas (Playwright's CSS locators pierce the component's shadow root)."""
@@ -170,23 +243,46 @@ def grid_caption(page: Page) -> Locator:
     return page.locator(".pg-caption").first
 
 
+def wait_for_canvas_attribute(page: Page, canvas: Locator, name: str, value: str) -> None:
+    """Wait until the canvas carries `data-<name>="<value>"`."""
+    wait_until(
+        page,
+        "([el, name, value]) => el.dataset[name] === value",
+        [canvas.element_handle(), name, value],
+        what=f"the paint grid's data-{name} to be {value!r}",
+    )
+
+
 def cell_point(canvas: Locator, row: float, col: float) -> tuple[float, float]:
     """Page coordinates of the centre of cell (row, col); fractional cells are allowed."""
-    box = canvas.bounding_box()
-    assert box is not None, "the paint grid canvas is not visible"
-    rows, cols = int(canvas.get_attribute("data-rows") or 0), int(canvas.get_attribute("data-cols") or 0)
-    return box["x"] + (col + 0.5) * box["width"] / cols, box["y"] + (row + 0.5) * box["height"] / rows
+    return _cell_points(canvas, [(row, col)])[0]
+
+
+def _cell_points(canvas: Locator, cells: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Page coordinates of several cell centres, from one read of the canvas's box and shape."""
+    box = canvas.evaluate(
+        """el => {
+          const r = el.getBoundingClientRect();
+          const [rows, cols] = [+el.dataset.rows, +el.dataset.cols];
+          return {x: r.left, y: r.top, w: r.width, h: r.height, rows, cols};
+        }"""
+    )
+    assert box["w"] > 0 and box["rows"] > 0, "the paint grid canvas is not drawn"
+    return [
+        (box["x"] + (col + 0.5) * box["w"] / box["cols"], box["y"] + (row + 0.5) * box["h"] / box["rows"])
+        for row, col in cells
+    ]
 
 
 def drag(
     page: Page, canvas: Locator, cells: list[tuple[int, int]], *, steps: int = 5, button: MouseButton = "left"
 ) -> None:
     """Press on the first cell, move through the others (`steps` pointer moves per leg), release."""
-    x, y = cell_point(canvas, *cells[0])
-    page.mouse.move(x, y)
+    canvas.scroll_into_view_if_needed()
+    points = _cell_points(canvas, cells)
+    page.mouse.move(*points[0])
     page.mouse.down(button=button)
-    for cell in cells[1:]:
-        x, y = cell_point(canvas, *cell)
+    for x, y in points[1:]:
         page.mouse.move(x, y, steps=steps)
     page.mouse.up(button=button)
 
@@ -217,11 +313,17 @@ def canvas_levels(canvas: Locator) -> np.ndarray:
 
 def wait_for_canvas(page: Page, canvas: Locator, levels: np.ndarray) -> None:
     """Wait until the canvas shows exactly `levels` (gray 0-255 per cell)."""
-    page.wait_for_function(
-        f"""([canvas, want]) => {{
-          const read = {_READ_CELLS_JS};
-          const got = read(canvas);
-          return got.length === want.length && got.every((row, r) => row.every((v, c) => v === want[r][c]));
-        }}""",
-        arg=[canvas.element_handle(), np.asarray(levels).astype(int).tolist()],
-    )
+    want = np.asarray(levels).astype(int)
+    try:
+        wait_until(
+            page,
+            f"""([canvas, want]) => {{
+              const got = ({_READ_CELLS_JS})(canvas);
+              return got.length === want.length
+                && got.every((row, r) => row.every((v, c) => v === want[r][c]));
+            }}""",
+            [canvas.element_handle(), want.tolist()],
+            what="the canvas to show the expected cells",
+        )
+    except AssertionError as error:
+        raise AssertionError(f"{error}; it shows\n{canvas_levels(canvas)}\nexpected\n{want}") from None

@@ -22,24 +22,24 @@ def load_preset() -> None:
 
 
 def harness() -> None:
-    """Size, preset and brush controls, the grid, then what Python holds."""
-    st.title("Paint grid harness")
-    n = SIZES[st.radio("Size", list(SIZES), horizontal=True, key="size")]
+    """Controls in one row, then the grid beside what Python holds."""
+    size_col, preset_col, brush_col, highlight_col = st.columns(4, vertical_alignment="bottom")
+    n = SIZES[size_col.radio("Size", list(SIZES), horizontal=True, key="size")]
     if st.session_state.get("n") != n:
         st.session_state.n = n
         st.session_state.grid = np.zeros((n, n))
         st.session_state.rev = st.session_state.get("rev", 0) + 1
+    preset_col.button("Load preset", key="preset", on_click=load_preset)
+    brush = brush_col.number_input("Brush", value=1.0, step=0.5, key="brush")
+    highlight = None
+    if highlight_col.checkbox("Highlight a window", key="highlight"):
+        highlight = np.zeros((n, n), dtype=bool)
+        highlight[1:4, 2:5] = True
     left, right = st.columns(2)
     with left:
-        st.button("Load preset", key="preset", on_click=load_preset)
-        brush = st.number_input("Brush", value=1.0, step=0.5, key="brush")
-        highlight = None
-        if st.checkbox("Highlight a window", key="highlight"):
-            highlight = np.zeros((n, n), dtype=bool)
-            highlight[1:4, 2:5] = True
         grid = paint_grid(
             st.session_state.grid,
-            key="grid",
+            key="paint",
             brush=brush,
             revision=st.session_state.rev,
             highlight=highlight,
@@ -49,8 +49,9 @@ def harness() -> None:
     with right:
         grid = st.session_state.grid
         st.write(f"sum = {grid.sum():g}")
-        st.code(json.dumps(np.argwhere(grid != 0).tolist(), separators=(",", ":")), language=None)
-        if st.checkbox("Heatmap", value=True, key="heatmap"):
+        cells = json.dumps(np.argwhere(grid != 0).tolist(), separators=(",", ":"))
+        st.code(cells, language=None, wrap_lines=True, height=120)
+        if st.checkbox("Heatmap", key="heatmap"):
             figure = go.Figure(go.Heatmap(z=grid, colorscale="gray", zmin=0, zmax=1, showscale=False))
             figure.update_layout(height=300, margin=dict(l=0, r=0, t=0, b=0), yaxis_autorange="reversed")
             st.plotly_chart(figure, key="heatmap_chart")

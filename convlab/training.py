@@ -1,0 +1,491 @@
+"""Learning a kernel from (input, target) pairs: the lesson's training loop, made steppable.
+
+`KernelTrainer` runs exactly the lesson's loop (Y_hat = corr2d(X, w); loss = ((Y - Y_hat)**2).sum();
+zero the gradient; backward; update) one epoch at a time, in float32 like the lesson, so a page can
+play, pause and step it. `loss_landscape` and `least_squares_kernel` give the exact picture and the
+exact answer for comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from convlab.ops import corr2d, output_shape
+
+__all__ = [
+    "KernelTrainer",
+    "Landscape",
+    "TrainConfig",
+    "TrainStep",
+    "TrainingDiverged",
+    "least_squares_kernel",
+    "loss_landscape",
+    "make_target",
+    "train_kernel",
+]
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+LOSSES = ("sum", "mean")
+INITS = ("uniform", "zeros", "normal")
+MAX_KERNEL_SIDE = 7
+MAX_EPOCHS = 100_000
+
+_MOMENTUM = 0.9
+# torch.optim.Adam's defaults, so the app's Adam is the one learners meet in PyTorch.
+_ADAM_BETAS = (0.9, 0.999)
+_ADAM_EPS = 1e-8
+_NORMAL_STD = 0.1
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: object) -> bool:
+    real = isinstance(value, (int, float, np.integer, np.floating))
+    return real and not isinstance(value, (bool, np.bool_))
+
+
+def _choice(value: object, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run; the defaults are the lesson's (1x2 kernel, lr 3e-2, 10 epochs)."""
+
+    # (h, w) of the learned kernel, each side 1..7; the lesson learns a 1x2 edge detector.
+    kernel_shape: tuple[int, int] = (1, 2)
+    # Step size of every update; positive and finite.
+    lr: float = 3e-2
+    # Full-batch updates to run (one epoch = one update on the whole image), 1..100000.
+    epochs: int = 10
+    # Seeds the initial weights: same seed, same numbers, bit for bit.
+    seed: int = 0
+    # "sgd": w -= lr * grad as in the lesson; "momentum": SGD with momentum 0.9; "adam": Adam.
+    optimizer: str = "sgd"
+    # Learn a bias added to every output cell too (the lesson's conv has none).
+    bias: bool = False
+    # "sum": the lesson's summed squared error; "mean": the same divided by the number of cells.
+    loss: str = "sum"
+    # "uniform": PyTorch's conv default U(-1/sqrt(h*w), 1/sqrt(h*w)) as the lesson's LazyConv2d;
+    # "zeros"; "normal": N(0, 0.1^2).
+    init: str = "uniform"
+
+    def __post_init__(self) -> None:
+        shape = self.kernel_shape
+        if (
+            not isinstance(shape, (tuple, list))
+            or len(shape) != 2
+            or not all(_is_whole(s) and 1 <= s <= MAX_KERNEL_SIDE for s in shape)
+        ):
+            raise ValueError(
+                f"the kernel shape must be two whole numbers from 1 to {MAX_KERNEL_SIDE} "
+                f"(rows, columns), got {shape!r}"
+            )
+        object.__setattr__(self, "kernel_shape", (int(shape[0]), int(shape[1])))
+        if not _is_real(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
+        object.__setattr__(self, "lr", float(self.lr))
+        if not _is_whole(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ValueError(f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {self.epochs!r}")
+        if not _is_whole(self.seed) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"the seed must be a whole number, 0 or more, got {self.seed!r}")
+        if not isinstance(self.bias, (bool, np.bool_)):
+            raise ValueError(f"bias must be True or False, got {self.bias!r}")
+        _choice(self.optimizer, OPTIMIZERS, "optimizer")
+        _choice(self.loss, LOSSES, "loss")
+        _choice(self.init, INITS, "initialisation")
+
+
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value: compare steps field by field
+class TrainStep:
+    """One epoch: `loss` of the weights before the update; `weight`, `grad` (h, w) after / used by it."""
+
+    epoch: int  # 1-based, as the lesson prints it
+    loss: float  # before this epoch's update: exactly what the lesson prints
+    weight: np.ndarray  # (h, w) float32, after the update
+    bias: float  # after the update; 0.0 when the bias is off
+    grad: np.ndarray  # (h, w) float32, the gradient this update used
+    grad_bias: float  # 0.0 when the bias is off
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss or the weights stopped being finite numbers: the learning rate is too large."""
+
+    def __init__(self, epoch: int, lr: float, what: str, stable_below: float | None = None) -> None:
+        """`stable_below`: the largest stable learning rate, when the optimizer has one (SGD, momentum)."""
+        self.epoch = epoch
+        self.lr = lr
+        self.stable_below = stable_below
+        if stable_below is None or _nice_below(stable_below) >= lr:
+            advice = f"try {lr / 10:g} (10x smaller)"
+        else:
+            # The limit is known exactly: name the largest round rate under it, rather than 10x
+            # smaller (which can diverge again, or crawl).
+            advice = (
+                f"try {_nice_below(stable_below):g} (this optimizer is stable on this input only "
+                f"for learning rates smaller than {stable_below:.3g})"
+            )
+        super().__init__(
+            f"Training diverged at epoch {epoch}: {what}. The learning rate {lr:g} is too large "
+            f"for this input — {advice}."
+        )
+
+
+def _nice_below(limit: float) -> float:
+    """The largest of 1, 2, 3, 5 times a power of ten that is smaller than `limit` (> 0)."""
+    exponent = math.floor(math.log10(limit))
+    candidates = [m * 10.0**e for e in (exponent - 1, exponent) for m in (1, 2, 3, 5)]
+    return max(c for c in candidates if c < limit)
+
+
+def _grid(A: object, name: str) -> np.ndarray:
+    """A 2-D, non-empty, finite, real grid -> float64 (H, W) copy."""
+    a = A.detach().cpu().numpy() if isinstance(A, torch.Tensor) else np.asarray(A)
+    if a.dtype == object or a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D grid, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {_fmt(a.shape)})")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        i, j = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(
+            f"{name} contains NaN or infinity (first at row {i}, column {j}): "
+            "every cell needs a finite number"
+        )
+    return a
+
+
+def _check_target(X: np.ndarray, Y: np.ndarray, kernel_shape: tuple[int, int]) -> None:
+    """Refuse a target whose shape a kernel of `kernel_shape` cannot produce from X."""
+    expected = output_shape(X.shape, kernel_shape)
+    if Y.shape != expected:
+        raise ValueError(
+            f"target is {_fmt(Y.shape)} but a {_fmt(kernel_shape)} kernel on a {_fmt(X.shape)} input "
+            f"gives {_fmt(expected)}"
+        )
+
+
+def _init_params(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Initial (h, w) weight and () bias, float32, drawn from a generator seeded by config.seed."""
+    g = torch.Generator().manual_seed(config.seed)
+    h, w = config.kernel_shape
+    # (1, 1, h, w) like a conv layer's weight, so torch.manual_seed(seed) + nn.Conv2d draws the same.
+    weight = torch.zeros(1, 1, h, w)
+    bias = torch.zeros(())
+    if config.init == "uniform":
+        torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=g)
+        if config.bias:
+            bound = 1 / math.sqrt(h * w)  # nn.Conv2d.reset_parameters' bias bound
+            torch.nn.init.uniform_(bias, -bound, bound, generator=g)
+    elif config.init == "normal":
+        torch.nn.init.normal_(weight, 0.0, _NORMAL_STD, generator=g)
+        if config.bias:
+            torch.nn.init.normal_(bias, 0.0, _NORMAL_STD, generator=g)
+    return weight.reshape(h, w), bias
+
+
+class KernelTrainer:
+    """Learns an (h, w) kernel (and optionally a bias) so that corr2d(X, kernel) + bias fits Y."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, config: TrainConfig) -> None:
+        """X (H, W) input and Y (H-h+1, W-w+1) target, with (h, w) = config.kernel_shape.
+
+        Raises:
+            ValueError: X or Y not a finite 2-D grid, a kernel larger than X, or Y of the wrong shape.
+        """
+        if not isinstance(config, TrainConfig):
+            raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+        Xn, Yn = _grid(X, "the input"), _grid(Y, "the target")
+        _check_target(Xn, Yn, config.kernel_shape)
+        self._config = config
+        # float32 like the lesson, so the numbers match what PyTorch prints there.
+        self._X = torch.tensor(Xn, dtype=torch.float32)
+        self._Y = torch.tensor(Yn, dtype=torch.float32)
+        self._w0, self._b0 = _init_params(config)
+        self._w = self._w0.clone().requires_grad_(True)
+        self._b = self._b0.clone().requires_grad_(config.bias)
+        self._epoch = 0
+        # Optimizer state per parameter: momentum buffers, or Adam's first and second moments.
+        self._state: dict[str, list[torch.Tensor]] = {
+            "buf": [torch.zeros_like(self._w), torch.zeros_like(self._b)],
+            "m": [torch.zeros_like(self._w), torch.zeros_like(self._b)],
+            "v": [torch.zeros_like(self._w), torch.zeros_like(self._b)],
+        }
+
+    @property
+    def config(self) -> TrainConfig:
+        """The settings this trainer was built with."""
+        return self._config
+
+    @property
+    def initial_weight(self) -> np.ndarray:
+        """(h, w) float32 copy of the weights before any update (what Reset returns to)."""
+        return self._w0.numpy().copy()
+
+    @property
+    def initial_bias(self) -> float:
+        """The bias before any update; 0.0 when the bias is off."""
+        return float(self._b0)
+
+    @property
+    def weight(self) -> np.ndarray:
+        """(h, w) float32 copy of the current weights."""
+        return self._w.detach().numpy().copy()
+
+    @property
+    def bias(self) -> float:
+        """The current bias; 0.0 when the bias is off."""
+        return float(self._b.detach())
+
+    @property
+    def epoch(self) -> int:
+        """Number of updates done so far."""
+        return self._epoch
+
+    def _forward(self) -> torch.Tensor:
+        """Y_hat (H', W') float32 = corr2d(X, w) (+ b), with the autograd graph."""
+        Y_hat = corr2d(self._X, self._w)
+        return Y_hat + self._b if self._config.bias else Y_hat
+
+    def _loss(self, Y_hat: torch.Tensor) -> torch.Tensor:
+        squared = (self._Y - Y_hat) ** 2
+        return squared.sum() if self._config.loss == "sum" else squared.mean()
+
+    def predict(self) -> np.ndarray:
+        """(H', W') float32: the current prediction corr2d(X, w) (+ b)."""
+        return self._forward().detach().numpy().copy()
+
+    def loss(self) -> float:
+        """The current loss, without updating (bitwise the loss the next step reports)."""
+        # Same graph-building path as step(): corr2d rounds differently without autograd on big inputs.
+        return self._loss(self._forward()).detach().item()
+
+    def step(self) -> TrainStep:
+        """Run one epoch (one full-batch update) and report it.
+
+        Raises:
+            TrainingDiverged: the loss or the updated weights are not finite; the trainer keeps its
+                last finite state.
+        """
+        epoch = self._epoch + 1
+        loss = self._loss(self._forward())
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise self._diverged(epoch, f"the loss became {_name(loss_value)}")
+        self._w.grad = None  # zero the gradient, as the lesson's conv2d.zero_grad()
+        self._b.grad = None
+        loss.backward()
+        grads = [self._w.grad, self._b.grad if self._config.bias else torch.zeros_like(self._b)]
+        with torch.no_grad():
+            new_params, new_state = self._update([self._w.detach(), self._b.detach()], grads, epoch)
+        for p in new_params:
+            if not torch.isfinite(p).all():
+                bad = float(p[~torch.isfinite(p)][0])
+                raise self._diverged(epoch, f"the weights became {_name(bad)}")
+        with torch.no_grad():
+            self._w.copy_(new_params[0])
+            self._b.copy_(new_params[1])
+        self._state = new_state
+        self._epoch = epoch
+        return TrainStep(
+            epoch=epoch,
+            loss=loss_value,
+            weight=_frozen(new_params[0]),
+            bias=float(new_params[1]),
+            grad=_frozen(grads[0]),
+            grad_bias=float(grads[1]),
+        )
+
+    def _diverged(self, epoch: int, what: str) -> TrainingDiverged:
+        """The error to raise, with the stable learning-rate limit when the optimizer has one."""
+        return TrainingDiverged(epoch, self._config.lr, what, _stable_lr_limit(self._X, self._config))
+
+    def _update(
+        self, params: list[torch.Tensor], grads: list[torch.Tensor], t: int
+    ) -> tuple[list[torch.Tensor], dict[str, list[torch.Tensor]]]:
+        """New parameters and optimizer state, computed out of place so divergence changes nothing."""
+        lr, kind, state = self._config.lr, self._config.optimizer, dict(self._state)
+        if kind == "sgd":
+            return [p - lr * g for p, g in zip(params, grads, strict=True)], state
+        if kind == "momentum":
+            # PyTorch's convention (dampening 0): buf = 0.9 buf + grad; w -= lr * buf.
+            state["buf"] = [_MOMENTUM * b + g for b, g in zip(state["buf"], grads, strict=True)]
+            return [p - lr * b for p, b in zip(params, state["buf"], strict=True)], state
+        beta1, beta2 = _ADAM_BETAS
+        state["m"] = [beta1 * m + (1 - beta1) * g for m, g in zip(state["m"], grads, strict=True)]
+        state["v"] = [beta2 * v + (1 - beta2) * g * g for v, g in zip(state["v"], grads, strict=True)]
+        # Bias correction: the moments start at zero, so early averages are scaled back up.
+        step_size = lr / (1 - beta1**t)
+        root_correction = math.sqrt(1 - beta2**t)
+        new = [
+            p - step_size * m / (v.sqrt() / root_correction + _ADAM_EPS)
+            for p, m, v in zip(params, state["m"], state["v"], strict=True)
+        ]
+        return new, state
+
+
+def _stable_lr_limit(X: torch.Tensor, config: TrainConfig) -> float | None:
+    """Largest learning rate at which SGD (with momentum) converges on this quadratic loss, if known.
+
+    The loss's Hessian is H = 2 PᵀP (over N for the mean) with P the patch matrix, plus a column of
+    ones for the bias. Plain SGD is stable iff lr * λmax(H) < 2; heavy-ball momentum β widens that
+    to 2(1 + β). Adam rescales every step, so it has no such limit.
+    """
+    if config.optimizer == "adam":
+        return None
+    P = _patches(X.double().numpy(), config.kernel_shape)
+    if config.bias:
+        P = np.hstack([P, np.ones((P.shape[0], 1))])
+    hessian = 2 * P.T @ P / (P.shape[0] if config.loss == "mean" else 1)
+    top = float(np.linalg.eigvalsh(hessian)[-1])
+    if top <= 0:  # an all-zero input and no bias: the gradient is always zero
+        return None
+    beta = _MOMENTUM if config.optimizer == "momentum" else 0.0
+    return 2 * (1 + beta) / top
+
+
+def _name(value: float) -> str:
+    """How a learner reads a non-finite number."""
+    return "NaN (not a number)" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _frozen(t: torch.Tensor) -> np.ndarray:
+    """A read-only numpy copy, so a TrainStep cannot be changed after the fact."""
+    a = t.detach().numpy().copy()
+    a.setflags(write=False)
+    return a
+
+
+def train_kernel(X: np.ndarray, Y: np.ndarray, config: TrainConfig) -> Iterator[TrainStep]:
+    """Yield one TrainStep per epoch for config.epochs epochs; X (H, W), Y (H', W').
+
+    Raises:
+        ValueError: at the call (not at the first step) for the inputs KernelTrainer refuses.
+        TrainingDiverged: while iterating, when the learning rate is too large.
+    """
+    trainer = KernelTrainer(X, Y, config)
+    return (trainer.step() for _ in range(config.epochs))
+
+
+def make_target(
+    X: np.ndarray, K: np.ndarray, *, bias: float = 0.0, noise: float = 0.0, seed: int = 0
+) -> np.ndarray:
+    """(H, W), (h, w) -> (H-h+1, W-w+1) float64: corr2d(X, K) + bias + N(0, noise^2) noise, seeded.
+
+    Raises:
+        ValueError: X or K not a finite 2-D grid, K larger than X, or a bad bias, noise or seed.
+    """
+    Xn, Kn = _grid(X, "the input"), _grid(K, "the kernel")
+    if not _is_real(bias) or not math.isfinite(bias):
+        raise ValueError(f"the bias must be a finite number, got {bias!r}")
+    if not _is_real(noise) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"the noise must be a finite number, 0 or more, got {noise!r}")
+    if not _is_whole(seed) or seed < 0:
+        raise ValueError(f"the seed must be a whole number, 0 or more, got {seed!r}")
+    Y = corr2d(Xn, Kn) + float(bias)
+    if noise > 0:
+        Y = Y + float(noise) * np.random.default_rng(seed).standard_normal(Y.shape)
+    return Y
+
+
+def _patches(X: np.ndarray, kernel_shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) -> (H'*W', h*w): row k holds the window output cell k reads, so P @ K.ravel() = corr2d."""
+    windows = np.lib.stride_tricks.sliding_window_view(X, kernel_shape)
+    return windows.reshape(-1, kernel_shape[0] * kernel_shape[1])
+
+
+def least_squares_kernel(X: np.ndarray, Y: np.ndarray, kernel_shape: tuple[int, int]) -> np.ndarray:
+    """(H, W), (H', W') -> (h, w) float64: the kernel with the smallest summed squared error, no bias.
+
+    When several kernels are equally good (e.g. a constant input), the smallest one is returned.
+
+    Raises:
+        ValueError: X or Y not a finite 2-D grid, a bad kernel shape, or Y of the wrong shape.
+    """
+    shape = TrainConfig(kernel_shape=tuple(kernel_shape)).kernel_shape
+    Xn, Yn = _grid(X, "the input"), _grid(Y, "the target")
+    _check_target(Xn, Yn, shape)
+    K, *_ = np.linalg.lstsq(_patches(Xn, shape), Yn.ravel(), rcond=None)
+    return K.reshape(shape)
+
+
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value
+class Landscape:
+    """The loss over a grid of two-weight kernels: w1 (n,), w2 (m,), loss (m, n) with loss[i, j] at
+    (w1[j], w2[i]); `kernel_shape` (1, 2) or (2, 1) says which cells w1 and w2 are."""
+
+    w1: np.ndarray
+    w2: np.ndarray
+    loss: np.ndarray
+    kernel_shape: tuple[int, int] = (1, 2)
+
+
+def _two_weight_shape(X: np.ndarray, Y: np.ndarray) -> tuple[int, int]:
+    """The kernel shape (H-H'+1, W-W'+1) that maps X to Y's shape, if it has exactly two cells."""
+    shape = (X.shape[0] - Y.shape[0] + 1, X.shape[1] - Y.shape[1] + 1)
+    if shape not in ((1, 2), (2, 1)):
+        raise ValueError(
+            f"the loss landscape needs a kernel with exactly two weights (1x2 or 2x1), but a "
+            f"{_fmt(X.shape)} input and a {_fmt(Y.shape)} target mean a {_fmt(shape)} kernel"
+        )
+    return shape
+
+
+def loss_landscape(
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    loss: str = "sum",
+    center: tuple[float, float] = (0.0, 0.0),
+    span: float | None = None,
+    n: int = 81,
+) -> Landscape:
+    """(H, W), (H', W') -> Landscape of the loss of every kernel (w1, w2) in center ± span, n x n.
+
+    The loss is quadratic in the kernel: with P the (N, 2) patch matrix, A = PᵀP and w* the
+    least-squares kernel, ||P w - y||² = (w - w*)ᵀ A (w - w*) + ||P w* - y||² exactly, evaluated for
+    the whole grid at once. The default span is 1.5x the distance (largest coordinate) from the
+    center to the farther of the optimum w* and the origin, and at least 1 so that the uniform
+    initialisation range ±1/√2 is on the map.
+
+    Raises:
+        ValueError: X or Y not a finite 2-D grid, shapes that do not mean a two-weight kernel, an
+            unknown loss, or a bad center, span or n.
+    """
+    _choice(loss, LOSSES, "loss")
+    Xn, Yn = _grid(X, "the input"), _grid(Y, "the target")
+    shape = _two_weight_shape(Xn, Yn)
+    if len(center) != 2 or not all(_is_real(c) and math.isfinite(c) for c in center):
+        raise ValueError(f"center must be two finite numbers (w1, w2), got {center!r}")
+    if not _is_whole(n) or not 2 <= n <= 1001:
+        raise ValueError(f"n must be a whole number from 2 to 1001, got {n!r}")
+    c = np.asarray(center, dtype=np.float64)
+    P, y = _patches(Xn, shape), Yn.ravel()
+    w_star, *_ = np.linalg.lstsq(P, y, rcond=None)
+    if span is None:
+        span = max(1.5 * max(np.abs(w_star - c).max(), np.abs(c).max()), 1.0)
+    elif not _is_real(span) or not math.isfinite(span) or span <= 0:
+        raise ValueError(f"span must be a positive number, got {span!r}")
+    A = P.T @ P
+    residual = float(((P @ w_star - y) ** 2).sum())
+    w1 = np.linspace(c[0] - span, c[0] + span, n)
+    w2 = np.linspace(c[1] - span, c[1] + span, n)
+    d1, d2 = w1[None, :] - w_star[0], w2[:, None] - w_star[1]  # (1, n), (n, 1) broadcast to (n, n)
+    # A is positive semi-definite, so the form is >= 0; clip the rounding below zero.
+    quad = np.maximum(A[0, 0] * d1**2 + 2 * A[0, 1] * d1 * d2 + A[1, 1] * d2**2, 0.0)
+    total = quad + residual
+    return Landscape(w1=w1, w2=w2, loss=total / y.size if loss == "mean" else total, kernel_shape=shape)

@@ -1,0 +1,124 @@
+"""The Train page with AppTest: Play/Pause/Step/Reset, divergence, targets, earlier runs."""
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from convlab import corr2d
+from convlab.images import image_preset
+from convlab.training import KernelTrainer, TrainConfig
+
+
+def _train() -> AppTest:
+    at = AppTest.from_file("streamlit_app.py", default_timeout=60).run()
+    return at.switch_page("pages/train.py").run()
+
+
+def _run(at: AppTest):
+    return at.session_state["tr.run"]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_opens_ready_with_the_lessons_setup():
+    at = _train()
+    assert not at.exception
+    assert _metric(at, "Epoch") == "0" and _metric(at, "State") == "ready"
+    run = _run(at)
+    assert run.config == TrainConfig()
+    assert np.array_equal(run.Y, corr2d(image_preset("stripes"), np.array([[1.0, -1.0]])))
+
+
+def test_step_does_exactly_one_epoch_of_the_lessons_loop():
+    at = _train()
+    at.button(key="tr.step").click().run()
+    assert _metric(at, "Epoch") == "1"
+    at.button(key="tr.step").click().run()
+    assert _metric(at, "Epoch") == "2"
+    run = _run(at)
+    X = image_preset("stripes")
+    reference = KernelTrainer(X, corr2d(X, np.array([[1.0, -1.0]])), TrainConfig())
+    expected = [reference.step() for _ in range(2)]
+    assert [s.loss for s in run.steps] == [s.loss for s in expected]
+    assert np.array_equal(run.steps[-1].weight, expected[-1].weight)
+    assert any(c.value.startswith("epoch 1, loss") for c in at.code)
+    assert not at.exception
+
+
+def test_play_runs_to_the_epoch_budget_and_reset_returns_to_the_same_weights():
+    at = _train()
+    initial = _run(at).trainer.initial_weight.copy()
+    at.button(key="tr.play").click().run()
+    assert _run(at).running
+    # AppTest does not tick fragments on a timer: Step runs epochs one at a time instead.
+    for _ in range(12):
+        at.button(key="tr.step").click().run()
+    run = _run(at)
+    assert not run.running and run.trainer.epoch == 12
+    losses = run.losses
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False))
+    at.button(key="tr.reset").click().run()
+    assert _metric(at, "Epoch") == "0"
+    assert np.array_equal(_run(at).trainer.weight, initial)
+    assert at.session_state["tr.earlier"][-1][1] == losses  # kept to compare
+    assert not at.exception
+
+
+def test_pause_stops_a_running_run():
+    at = _train()
+    at.button(key="tr.play").click().run()
+    at.button(key="tr.pause").click().run()
+    assert not _run(at).running
+    assert not at.exception
+
+
+def test_a_divergent_learning_rate_stops_with_a_plain_explanation():
+    at = _train()
+    at.select_slider(key="tr.lr").set_value(10.0).run()
+    for _ in range(40):
+        at.button(key="tr.step").click().run()
+        if at.error:
+            break
+    assert at.error, "lr 10 should diverge on the lesson's data"
+    message = at.error[0].value
+    assert "diverged at epoch" in message and "learning rate" in message
+    assert _metric(at, "State") == "diverged"
+    assert all(np.isfinite(_run(at).losses))
+    assert not at.exception
+
+
+def test_changing_a_setting_starts_a_new_run_and_keeps_the_old_curve():
+    at = _train()
+    at.button(key="tr.step").click().run()
+    at.selectbox(key="tr.optimizer").set_value("adam").run()
+    assert _run(at).config.optimizer == "adam" and _run(at).trainer.epoch == 0
+    assert len(at.session_state["tr.earlier"]) == 1
+    at.button(key="tr.clear").click().run()
+    assert at.session_state["tr.earlier"] == []
+    assert not at.exception
+
+
+def test_targets_from_a_typed_kernel_and_from_a_painted_output():
+    at = _train()
+    at.radio(key="tr.target").set_value("kernel").run()
+    assert not at.exception
+    at.radio(key="tr.target").set_value("output").run()
+    assert not at.exception
+    run = _run(at)
+    assert run.config.kernel_shape == (1, 2) and run.Y.shape == (6, 7)
+    at.number_input(key="tr.out_cols").set_value(3).run()
+    assert _run(at).Y.shape == (6, 6)
+    assert not at.exception
+
+
+def test_noise_and_bias_and_a_larger_hidden_kernel():
+    at = _train()
+    at.selectbox(key="tr.true_preset").set_value("sobel_x").run()
+    at.slider(key="tr.noise").set_value(0.1).run()
+    at.toggle(key="tr.bias").set_value(True).run()
+    run = _run(at)
+    assert run.config.kernel_shape == (3, 3) and run.config.bias
+    at.button(key="tr.step").click().run()
+    assert _run(at).trainer.epoch == 1
+    assert not at.exception
