@@ -88,6 +88,12 @@ def _on_kernel_op(op: str) -> None:
     ss["pg.krows"], ss["pg.kcols"] = ss[ws.K_KEY].shape
 
 
+def _on_separate() -> None:
+    if ss[ws.SEPARATE]:  # columns start from the rows' values, so nothing jumps
+        for rows, cols in (ws.PAD, ws.STRIDE, ws.DIL):
+            ss[cols] = ss[rows]
+
+
 def _pair_inputs(label: str, keys: tuple[str, str], bounds: tuple[int, int], help: str) -> None:
     low, high = bounds
     if ss.get(ws.SEPARATE):
@@ -107,7 +113,7 @@ def settings_sidebar() -> None:
         _pair_inputs("Padding", ws.PAD, share.PADDING, "Zeros added around the input on each side.")
         _pair_inputs("Stride", ws.STRIDE, share.STRIDE, "How far the kernel moves between output cells.")
         _pair_inputs("Dilation", ws.DIL, share.DILATION, "Spacing between the kernel's taps (1 = touching).")
-        st.toggle("Different for rows and columns", key=ws.SEPARATE, **KEEP)
+        st.toggle("Different for rows and columns", key=ws.SEPARATE, on_change=_on_separate, **KEEP)
         st.number_input("Bias", step=0.1, format="%g", key=ws.BIAS, help="Added to every output cell.", **KEEP)
 
 

@@ -69,8 +69,8 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
                         **KEEP)
         K_true = None
         if kind == "preset":
-            name = st.selectbox("Hidden kernel", list(KERNELS), format_func=lambda k: KERNELS[k].label,
-                                key="tr.true_preset", **KEEP)
+            name = st.selectbox("Hidden kernel", list(KERNELS), index=list(KERNELS).index("edge"),
+                                format_func=lambda k: KERNELS[k].label, key="tr.true_preset", **KEEP)
             K_true = kernel_preset(name)
         elif kind == "kernel":
             rows, cols = st.columns(2)

@@ -1,13 +1,18 @@
 """The Lesson page with AppTest: its numbers are the lesson's, and each step opens its state."""
 
+import itertools
+from pathlib import Path
+
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from convlab.images import image_preset
 
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
 
 def _lesson() -> AppTest:
-    at = AppTest.from_file("streamlit_app.py", default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=60).run()
     return at.switch_page("pages/lesson.py").run()
 
 
@@ -21,7 +26,7 @@ def test_the_lesson_page_shows_the_lessons_numbers():
     lines = losses.splitlines()
     assert len(lines) == 10 and lines[-1].startswith("epoch 10, loss")
     values = [float(line.split("loss ")[1]) for line in lines]
-    assert all(b < a for a, b in zip(values, values[1:], strict=False))  # falls every epoch
+    assert all(b < a for a, b in itertools.pairwise(values))  # falls every epoch
 
 
 def test_predict_then_reveal_the_transposed_image():
@@ -36,6 +41,7 @@ def test_predict_then_reveal_the_transposed_image():
 
 def test_each_step_opens_the_playground_with_its_state():
     at = _lesson()
+    at.radio(key="l4.guess").set_value("Nothing: all zeros").run()
     at.button(key="l4.open").click().run()
     assert not at.exception
     assert np.array_equal(at.session_state["pg.X"], image_preset("stripes").T)

@@ -1,6 +1,7 @@
 """The Playground page driven headlessly with AppTest: presets, sizes, settings, links, uploads."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +12,13 @@ from convlab import conv2d, corr2d
 from ui import share
 from ui.paint_grid import inject_stroke
 
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
 TIMEOUT = 60
 
 
 def _app(**params: str) -> AppTest:
-    at = AppTest.from_file("streamlit_app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for name, value in params.items():
         at.query_params[name] = value
     return at.run()

@@ -117,7 +117,7 @@ def tolerance(dtype, X: np.ndarray, K: np.ndarray) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("path", PATHS)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     case=conv_cases(),
     dtype=st.sampled_from(["float32", "float64"]),
@@ -188,7 +188,7 @@ def dilate(K: np.ndarray, dilation) -> np.ndarray:
 
 
 @pytest.mark.parametrize("path", PATHS)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(case=conv_cases(), torch_in=st.booleans())
 def test_conv2d_matches_scipy_convolve2d(path, case, torch_in):
     X, K, padding, stride, dilation = case
@@ -218,7 +218,7 @@ def test_conv2d_keeps_gradients_to_the_unflipped_kernel():
 # --- the lesson's loop and hand-computed cases --------------------------------------------------------
 
 @pytest.mark.parametrize("path", PATHS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), H=st.integers(1, 9), W=st.integers(1, 9), h=st.integers(1, 4),
        w=st.integers(1, 4))
 def test_corr2d_matches_the_lessons_loop(path, seed, H, W, h, w):
@@ -283,7 +283,7 @@ def test_hand_computed_settings(path, X, K, kwargs, expected):
 # --- gradients --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", PATHS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=conv_cases(max_side=9, max_kernel=4), x_layout=st.sampled_from(LAYOUTS))
 def test_gradients_match_f_conv2d(path, case, x_layout):
     X, K, padding, stride, dilation = case
@@ -316,7 +316,6 @@ def test_gradcheck(path, shape, kernel, kwargs):
     with forced(path):
         # X enters transposed: gradients must also flow through a non-contiguous view.
         assert torch.autograd.gradcheck(lambda X, K: corr2d(X.T, K, **kwargs), (X, K))
-        assert torch.autograd.gradgradcheck(lambda X, K: corr2d(X.T, K, **kwargs), (X, K))
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -431,7 +430,7 @@ def test_finiteness_check_survives_an_overflowing_sum():
 
 # --- output_shape -----------------------------------------------------------------------------------
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(case=conv_cases(max_side=20, max_kernel=6))
 def test_output_shape_matches_f_conv2d(case):
     X, K, padding, stride, dilation = case
@@ -539,7 +538,7 @@ def test_explain_cell_lesson_example():
     assert e.inside.all()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(case=conv_cases(), cell=st.tuples(st.integers(0, 1000), st.integers(0, 1000)),
        bias=st.floats(-5, 5), torch_in=st.booleans())
 def test_explain_cell_agrees_with_corr2d(case, cell, bias, torch_in):

@@ -95,6 +95,8 @@ function mount(parentElement) {
   const canvas = root.querySelector(".pg-canvas");
   const caption = root.querySelector(".pg-caption");
   const ctx = canvas.getContext("2d");
+  const pixels = document.createElement("canvas");
+  const pixelsCtx = pixels.getContext("2d");
   const s = {
     id: newInstanceId(),
     seq: 0, // last stroke sent
@@ -149,20 +151,29 @@ function mount(parentElement) {
     const w = cell * cols;
     const h = cell * rows;
     const span = d.vmax - d.vmin;
-    ctx.setTransform(s.dpr, 0, 0, s.dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const t = Math.min(1, Math.max(0, (grid[r * cols + c] - d.vmin) / span));
-        const g = Math.round(255 * t);
-        ctx.fillStyle = `rgb(${g},${g},${g})`;
-        ctx.fillRect(c * cell, r * cell, cell, cell);
-      }
+    // One pixel per cell, scaled up without smoothing: ~10x faster than a fillRect per cell at
+    // 64x64, which matters because a drag redraws on every pointer move.
+    if (pixels.width !== cols || pixels.height !== rows) {
+      pixels.width = cols;
+      pixels.height = rows;
     }
+    const image = pixelsCtx.createImageData(cols, rows);
+    for (let i = 0; i < rows * cols; i++) {
+      const g = Math.round(255 * Math.min(1, Math.max(0, (grid[i] - d.vmin) / span)));
+      image.data[4 * i] = g;
+      image.data[4 * i + 1] = g;
+      image.data[4 * i + 2] = g;
+      image.data[4 * i + 3] = 255;
+    }
+    pixelsCtx.putImageData(image, 0, 0);
+    ctx.setTransform(s.dpr, 0, 0, s.dpr, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(pixels, 0, 0, w, h);
     // One device pixel: thin on HiDPI screens, never blurred across two pixels.
     const lw = 1 / s.dpr;
     ctx.fillStyle = GRID_LINE;
-    if (cell >= 3) {
+    // Below 8 px the lines would turn an image into a mesh; the outer border still frames it.
+    if (cell >= 8) {
       for (let c = 1; c < cols; c++) ctx.fillRect(c * cell, 0, lw, h);
       for (let r = 1; r < rows; r++) ctx.fillRect(0, r * cell, w, lw);
     }
@@ -499,7 +510,8 @@ def paint_grid(
     Args:
         values: the grid to show, (H, W) with 1 <= H, W <= 64. Non-finite cells are shown (and
             painted over) as 0, vmax (+inf) or vmin (-inf).
-        key: unique widget key; `st.session_state[key]` holds the component's state.
+        key: unique widget key. `st.session_state[key]` becomes the component's state, so keep the
+            grid itself under another key.
         brush: the value left-drag paints; right-drag paints 0.
         revision: bump it whenever Python replaces `values`, so the browser shows them and strokes
             painted on the old grid are ignored.
