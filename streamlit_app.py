@@ -4,12 +4,12 @@ import streamlit as st
 
 from ui.state import init_process
 
-st.set_page_config(page_title="ConvLab", page_icon="🧮", layout="wide")
+st.set_page_config(page_title="ConvLab", page_icon=":material/grid_on:", layout="wide")
 init_process()
 
 pages = [
-    st.Page("pages/playground.py", title="Playground", icon="🎨", url_path="playground", default=True),
-    st.Page("pages/lesson.py", title="Lesson: convolutions for images", icon="📖", url_path="lesson"),
-    st.Page("pages/train.py", title="Train a kernel", icon="🏋️", url_path="train"),
+    st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="playground", default=True),
+    st.Page("pages/lesson.py", title="Lesson: convolutions for images", icon=":material/menu_book:", url_path="lesson"),
+    st.Page("pages/train.py", title="Train a kernel", icon=":material/model_training:", url_path="train"),
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="top").run()

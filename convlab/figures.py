@@ -19,8 +19,8 @@ __all__ = ["ACCENT", "grid_heatmap", "loss_curve_figure", "loss_landscape_figure
 # Gold from the IBM colour-blind-safe palette: stands out on red, blue, white and black cells.
 ACCENT = "#FFB000"
 _HALO = "rgba(0,0,0,0.75)"
-# Earlier runs cycle through the rest of that palette, so each keeps its colour as runs are added.
-_RUN_COLOURS = ("#648FFF", "#DC267F", "#FE6100", "#785EF0", "#009E73", "#FFB000")
+# Runs cycle through colour-blind-safe colours by position, so each keeps its colour as runs are added.
+_RUN_COLOURS = ("#648FFF", "#DC267F", "#FE6100", "#785EF0", "#009E73", "#56B4E9")
 
 _MAX_TICKS = 16  # more tick labels per side than this overlap on a projector
 _MAX_TEXT_CELLS = 400  # beyond 20x20 the numbers are noise; the colour carries the picture
@@ -40,20 +40,24 @@ def _margin(title: str | None) -> dict[str, int]:
 
 def _cell_text(Z: np.ndarray, decimals: int) -> np.ndarray:
     """(H, W) -> (H, W) strings with `decimals` places, never "-0.00" (a sign on zero misleads)."""
-    text = np.array([f"{v:.{decimals}f}" for v in Z.ravel()], dtype=object)
-    negative_zero = np.array([t.startswith("-") and float(t) == 0 for t in text], dtype=bool)
-    text[negative_zero] = [t[1:] for t in text[negative_zero]]
-    return text.reshape(Z.shape)
+    text = np.char.mod(f"%.{decimals}f", Z)
+    zero = f"{0:.{decimals}f}"
+    text[text == "-" + zero] = zero
+    return text
 
 
-def _full_precision(Z: np.ndarray) -> np.ndarray:
-    """(H, W) -> (H, W) strings that round-trip to the exact values (shortest form for the dtype)."""
-    return np.array([str(v) for v in Z.ravel()], dtype=object).reshape(Z.shape)
+def _shortest(Z: np.ndarray) -> np.ndarray:
+    """(H, W) float64 holding the shortest decimal that round-trips each value in Z's own dtype.
+
+    The browser prints numbers in their shortest float64 form, so a float32 0.1 would show as
+    0.10000000149011612; going through its float32 string shows 0.1.
+    """
+    return Z.astype(np.float64) if Z.dtype == np.float64 else Z.astype(str).astype(np.float64)
 
 
 def _font_size(cell_px: float, text: np.ndarray) -> float:
     """Largest font (px) that fits the longest text in a cell, capped for projector legibility."""
-    chars = max(len(t) for t in text.ravel())
+    chars = int(np.char.str_len(text).max())
     # A digit is about 0.6 em wide; leave a tenth of the cell as padding.
     return min(_MAX_FONT, 0.42 * cell_px, 0.9 * cell_px / (0.6 * chars))
 
@@ -76,13 +80,13 @@ def _cell_rect(i: int, j: int, colour: str, width: float, name: str) -> dict:
 
 
 def _as_grid(Z: np.ndarray) -> np.ndarray:
-    """A finite, non-empty 2-D real grid, floating (integers become float64)."""
+    """A finite, non-empty 2-D real grid as float32 or float64 (anything else becomes float64)."""
     a = np.asarray(Z)
     if a.dtype == object or a.dtype.kind not in "biuf":
         raise ValueError(f"the grid must hold real numbers, got dtype {a.dtype}")
     if a.ndim != 2 or a.size == 0:
         raise ValueError(f"the grid must be a non-empty 2-D array, got shape {a.shape}")
-    if a.dtype.kind != "f":
+    if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise ValueError("the grid contains NaN or infinity: every cell needs a finite number")
@@ -116,7 +120,7 @@ def grid_heatmap(
     """
     Z = _as_grid(Z)
     H, W = Z.shape
-    if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= 10:
+    if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool) or not 0 <= decimals <= 10:
         raise ValueError(f"decimals must be a whole number from 0 to 10, got {decimals!r}")
     if zmax is not None and not (math.isfinite(zmax) and zmax > 0):
         raise ValueError(f"zmax must be a positive number, got {zmax!r}")
@@ -131,9 +135,11 @@ def grid_heatmap(
         plot_height = height - sum(_margin(title)[k] for k in ("t", "b"))
         cell_px = min(_NOMINAL_WIDTH / W, plot_height / H)
 
-    text = _cell_text(Z, decimals)
-    font = _font_size(cell_px, text)
-    show_text = show_values and H * W <= _MAX_TEXT_CELLS and font >= _MIN_FONT
+    show_text = show_values and H * W <= _MAX_TEXT_CELLS
+    if show_text:
+        text = _cell_text(Z, decimals)
+        font = _font_size(cell_px, text)
+        show_text = font >= _MIN_FONT
 
     if diverging:
         top = float(zmax) if zmax is not None else float(np.abs(Z).max()) or 1.0  # all zero: any range
@@ -144,41 +150,47 @@ def grid_heatmap(
             "zmin": min(0.0, float(Z.min())),
             "zmax": float(zmax) if zmax is not None else max(1.0, float(Z.max())),
         }
-    full = _full_precision(Z)
+    # Numbers, not strings: go.Figure deep-copies string arrays element by element (slow at 64x64).
+    full = _shortest(Z)
     hover = "row %{y}, col %{x}: %{customdata}<extra></extra>"
-    heatmap = go.Heatmap(
-        z=Z,
-        x=np.arange(W),
-        y=np.arange(H),
-        customdata=full,
-        hovertemplate=hover,
-        text=text if show_text else None,
-        texttemplate="%{text}" if show_text else None,
-        # Font colour is left to Plotly's "auto", which picks black or white against each cell.
-        textfont={"size": round(font)} if show_text else None,
-        showscale=not show_text,
-        colorbar={"thickness": 14, "len": 0.9, "outlinewidth": 0},
-        xgap=1 if H * W <= _MAX_TEXT_CELLS else 0,
-        ygap=1 if H * W <= _MAX_TEXT_CELLS else 0,
-        name="grid",
+    # Plain dicts, validated once by go.Figure: trace objects would be deep-copied into it.
+    heatmap = {
+        "type": "heatmap",
+        "z": Z,
+        "x": np.arange(W),
+        "y": np.arange(H),
+        "customdata": full,
+        "hovertemplate": hover,
+        "showscale": not show_text,
+        "colorbar": {"thickness": 14, "len": 0.9, "outlinewidth": 0},
+        "xgap": 1 if H * W <= _MAX_TEXT_CELLS else 0,
+        "ygap": 1 if H * W <= _MAX_TEXT_CELLS else 0,
+        "name": "grid",
         **colours,
-    )
+    }
+    if show_text:
+        heatmap["text"] = text
+        heatmap["texttemplate"] = "%{text}"
+        # Font colour is left to Plotly's "auto", which picks black or white against each cell.
+        heatmap["textfont"] = {"size": round(font)}
     rows, cols = np.divmod(np.arange(H * W), W)
     # Streamlit's on_select reports scatter points only; hoverdistance=-1 makes a click anywhere
     # in a cell select its centre. The same hover label as the heatmap, whichever trace wins.
-    centres = go.Scatter(
-        x=cols,
-        y=rows,
-        mode="markers",
-        marker={"color": "rgba(0,0,0,0)", "size": max(6.0, 0.8 * cell_px)},
-        selected={"marker": {"opacity": 0.0}},
-        unselected={"marker": {"opacity": 0.0}},
-        customdata=np.stack([rows, cols], axis=1),
-        text=full.ravel(),
-        hovertemplate="row %{customdata[0]}, col %{customdata[1]}: %{text}<extra></extra>",
-        showlegend=False,
-        name="cells",
-    )
+    centres = {
+        "type": "scatter",
+        "x": cols,
+        "y": rows,
+        "mode": "markers",
+        "marker": {"color": "rgba(0,0,0,0)", "size": max(6.0, 0.8 * cell_px)},
+        "selected": {"marker": {"opacity": 0.0}},
+        "unselected": {"marker": {"opacity": 0.0}},
+        "customdata": np.stack([rows, cols], axis=1),
+        # customdata must stay [i, j] for the pages, so the value for the label travels as text.
+        "text": full.ravel().astype(str),
+        "hovertemplate": "row %{customdata[0]}, col %{customdata[1]}: %{text}<extra></extra>",
+        "showlegend": False,
+        "name": "cells",
+    }
     cells = [(int(i), int(j), 4, "highlight") for i, j in np.argwhere(mask)]
     if marker is not None:
         cells.append((int(marker[0]), int(marker[1]), 6, "marker"))
@@ -187,26 +199,30 @@ def grid_heatmap(
     shapes = [_cell_rect(i, j, _HALO, width + 4, f"{name} halo") for i, j, width, name in cells]
     shapes += [_cell_rect(i, j, ACCENT, width, name) for i, j, width, name in cells]
 
-    fig = go.Figure([heatmap, centres])
-    fig.update_layout(
-        title={"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 18}} if title else None,
-        height=height,
-        margin=_margin(title),
-        shapes=shapes,
-        hovermode="closest",
-        hoverdistance=-1,
-        clickmode="event+select",
-        dragmode=False,  # a stray drag on a projector should not zoom the grid away
-        showlegend=False,
-        plot_bgcolor="rgba(0,0,0,0)",
-        paper_bgcolor="rgba(0,0,0,0)",
-    )
-    fig.update_xaxes(_grid_axis(W), range=[-0.5, W - 0.5], constrain="domain")
-    # Range from H - 0.5 down to -0.5 puts row 0 on top, as in a matrix; equal scales make square cells.
-    fig.update_yaxes(
-        _grid_axis(H), range=[H - 0.5, -0.5], scaleanchor="x", scaleratio=1, constrain="domain"
-    )
-    return fig
+    # One go.Figure call with the whole layout: each update_* call re-validates, 3x slower.
+    layout = {
+        "title": {"text": title, "x": 0.5, "xanchor": "center", "font": {"size": 18}} if title else None,
+        "height": height,
+        "margin": _margin(title),
+        "shapes": shapes,
+        "hovermode": "closest",
+        "hoverdistance": -1,
+        "clickmode": "event+select",
+        "dragmode": False,  # a stray drag on a projector should not zoom the grid away
+        "showlegend": False,
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {**_grid_axis(W), "range": [-0.5, W - 0.5], "constrain": "domain"},
+        # From H - 0.5 down to -0.5 puts row 0 on top, as in a matrix; equal scales make square cells.
+        "yaxis": {
+            **_grid_axis(H),
+            "range": [H - 0.5, -0.5],
+            "scaleanchor": "x",
+            "scaleratio": 1,
+            "constrain": "domain",
+        },
+    }
+    return go.Figure(data=[heatmap, centres], layout=layout)
 
 
 def _highlight_mask(highlight: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -262,67 +278,74 @@ def loss_curve_figure(
     """
     if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
         raise ValueError(f"the target loss must be a finite number, 0 or more, got {target_loss!r}")
-    fig = go.Figure()
+    traces = []
     for k, (label, losses) in enumerate(runs):
         y = np.asarray(losses, dtype=np.float64).ravel()
         x = np.arange(1, y.size + 1)
         keep = np.isfinite(y) & (y > 0) if log_y else np.isfinite(y)
         x, y = _decimate(x[keep], y[keep])
         last = k == len(runs) - 1
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                name=label,
-                mode="lines+markers" if y.size <= 60 else "lines",
-                line={"color": _RUN_COLOURS[k % len(_RUN_COLOURS)], "width": 3.5 if last else 1.5},
-                marker={"size": 7 if last else 4},
-                opacity=1.0 if last else 0.55,
-                hovertemplate=f"{label}<br>epoch %{{x}}: loss %{{y:.4g}}<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": y,
+                "name": str(label),
+                "mode": "lines+markers" if y.size <= 60 else "lines",
+                "line": {"color": _RUN_COLOURS[k % len(_RUN_COLOURS)], "width": 3.5 if last else 1.5},
+                "marker": {"size": 7 if last else 4},
+                "opacity": 1.0 if last else 0.55,
+                # The run's name shows in the label's side box, so no label text is parsed as a template.
+                "hovertemplate": "epoch %{x}: loss %{y:.4g}",
+            }
         )
-    empty = all(len(trace.x) == 0 for trace in fig.data)
+    empty = all(t["x"].size == 0 for t in traces)
+    longest = max((t["x"][-1] for t in traces if t["x"].size), default=0)
+    layout = {
+        "height": height or 360,
+        "margin": {"l": 56, "r": 12, "t": 12, "b": 44},
+        "showlegend": len(runs) > 1,
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        "hovermode": "closest",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        # Whole epochs only: with few epochs Plotly would otherwise tick at 1.5, 2, 2.5, ...
+        "xaxis": {"title": {"text": "epoch"}, "tickformat": "d", "dtick": 1 if longest <= 10 else None},
+        "yaxis": {"title": {"text": "loss"}, "type": "log" if log_y else "linear", "exponentformat": "power"},
+        "annotations": [],
+        "shapes": [],
+    }
     if empty:
-        fig.add_annotation(
-            text="Press Play or Step to start training",
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
-            font={"size": 18},
+        layout["xaxis"]["range"] = [1, 10]
+        layout["yaxis"]["showticklabels"] = False
+        layout["annotations"].append(
+            {
+                "text": "Press Play or Step to start training",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 18},
+            }
         )
     if target_loss is not None and (target_loss > 0 or not log_y):
-        fig.add_shape(
-            type="line",
-            xref="x domain",
-            x0=0,
-            x1=1,
-            yref="y",
-            y0=target_loss,
-            y1=target_loss,
-            line={"color": "gray", "width": 2, "dash": "dash"},
-            # A shape label, not an annotation: annotations need log10(y) on a log axis, labels don't.
-            label={"text": f"target {target_loss:.3g}", "textposition": "end", "yanchor": "bottom"},
-            name="target",
+        layout["shapes"].append(
+            {
+                "type": "line",
+                "xref": "x domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": target_loss,
+                "y1": target_loss,
+                "line": {"color": "gray", "width": 2, "dash": "dash"},
+                # A shape label, not an annotation: annotations need log10(y) on a log axis, labels don't.
+                "label": {"text": f"target {target_loss:.3g}", "textposition": "end", "yanchor": "bottom"},
+                "name": "target",
+            }
         )
-    fig.update_layout(
-        height=height or 360,
-        margin={"l": 56, "r": 12, "t": 12, "b": 44},
-        showlegend=len(runs) > 1,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-        hovermode="closest",
-        plot_bgcolor="rgba(0,0,0,0)",
-        paper_bgcolor="rgba(0,0,0,0)",
-    )
-    longest = max((len(losses) for _, losses in runs), default=0)
-    # Whole epochs only: with few epochs Plotly would otherwise tick at 1.5, 2, 2.5, ...
-    fig.update_xaxes(title="epoch", tickformat="d", dtick=1 if longest <= 10 else None)
-    fig.update_yaxes(title="loss", type="log" if log_y else "linear", exponentformat="power")
-    if empty:
-        fig.update_xaxes(range=[1, 10])
-        fig.update_yaxes(showticklabels=False)
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 def _path_array(path: np.ndarray | None) -> np.ndarray:
@@ -370,75 +393,83 @@ def loss_landscape_figure(
     """
     p = _path_array(path)
     second = "K[0,1]" if landscape.kernel_shape == (1, 2) else "K[1,0]"
-    fig = go.Figure(
-        go.Contour(
-            x=landscape.w1,
-            y=landscape.w2,
-            z=np.sqrt(landscape.loss),
-            text=np.vectorize(lambda v: f"{v:.4g}", otypes=[object])(landscape.loss),
-            hovertemplate="w1 %{x:.3f}, w2 %{y:.3f}<br>loss %{text}<extra></extra>",
-            colorscale="Viridis",
-            ncontours=24,
-            contours={"coloring": "heatmap", "showlines": True},
-            line={"color": "rgba(255,255,255,0.35)", "width": 1},
-            colorbar=_sqrt_colourbar(landscape.loss),
-            name="loss",
-            showlegend=False,
-        )
-    )
-    # Drawn first so that the moving point stays on top when it reaches them.
+    traces: list[dict] = [
+        {
+            "type": "contour",
+            "x": landscape.w1,
+            "y": landscape.w2,
+            "z": np.sqrt(landscape.loss),
+            "customdata": landscape.loss,
+            "hovertemplate": "w1 %{x:.3f}, w2 %{y:.3f}<br>loss %{customdata:.4~g}<extra></extra>",
+            "colorscale": "Viridis",
+            "ncontours": 24,
+            "contours": {"coloring": "heatmap", "showlines": True},
+            "line": {"color": "rgba(255,255,255,0.35)", "width": 1},
+            "colorbar": _sqrt_colourbar(landscape.loss),
+            "name": "loss",
+            "showlegend": False,
+        }
+    ]
+    # Drawn before the path so that the moving point stays on top when it reaches them.
     if true_weight is not None:
-        fig.add_trace(_point(true_weight, "true kernel", "circle-open", "#00E5FF", 26))
+        traces.append(_point(true_weight, "true kernel", "circle-open", "#00E5FF", 26))
     if optimum is not None:
-        fig.add_trace(_point(optimum, "least-squares optimum", "star", "white", 18))
+        traces.append(_point(optimum, "least-squares optimum", "star", "white", 18))
     if p.shape[0]:
-        fig.add_trace(
-            go.Scatter(
-                x=p[:, 0],
-                y=p[:, 1],
-                mode="lines+markers",
-                line={"color": "white", "width": 2},
-                marker={"color": "white", "size": 6, "line": {"color": "black", "width": 1}},
-                customdata=np.arange(p.shape[0]),
-                hovertemplate="epoch %{customdata}: w1 %{x:.4f}, w2 %{y:.4f}<extra></extra>",
-                name="path",
-            )
+        epochs, _ = _decimate(np.arange(p.shape[0]), np.arange(p.shape[0]))
+        traces.append(
+            {
+                "type": "scatter",
+                "x": p[epochs, 0],
+                "y": p[epochs, 1],
+                "mode": "lines+markers",
+                "line": {"color": "white", "width": 2},
+                "marker": {"color": "white", "size": 6, "line": {"color": "black", "width": 1}},
+                "customdata": epochs,
+                "hovertemplate": "epoch %{customdata}: w1 %{x:.4f}, w2 %{y:.4f}<extra></extra>",
+                "name": "path",
+            }
         )
-        fig.add_trace(
-            go.Scatter(
-                x=p[-1:, 0],
-                y=p[-1:, 1],
-                mode="markers",
-                marker={"color": ACCENT, "size": 16, "line": {"color": "black", "width": 2}},
-                hovertemplate=f"now (epoch {p.shape[0] - 1}): w1 %{{x:.4f}}, w2 %{{y:.4f}}<extra></extra>",
-                name="now",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": p[-1:, 0],
+                "y": p[-1:, 1],
+                "mode": "markers",
+                "marker": {"color": ACCENT, "size": 16, "line": {"color": "black", "width": 2}},
+                "hovertemplate": f"now (epoch {p.shape[0] - 1}): w1 %{{x:.4f}}, w2 %{{y:.4f}}<extra></extra>",
+                "name": "now",
+            }
         )
-    fig.update_layout(
-        height=height or 480,
-        margin={"l": 56, "r": 12, "t": 12, "b": 44},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
-        hovermode="closest",
-        plot_bgcolor="rgba(0,0,0,0)",
-        paper_bgcolor="rgba(0,0,0,0)",
-    )
-    span = [landscape.w1[0], landscape.w1[-1]], [landscape.w2[0], landscape.w2[-1]]
-    fig.update_xaxes(title="w1 = K[0,0]", range=span[0], constrain="domain", showgrid=False, zeroline=False)
-    fig.update_yaxes(
-        title=f"w2 = {second}", range=span[1], scaleanchor="x", scaleratio=1, constrain="domain",
-        showgrid=False, zeroline=False,
-    )
-    return fig
+    axis = {"constrain": "domain", "showgrid": False, "zeroline": False}
+    layout = {
+        "height": height or 480,
+        "margin": {"l": 56, "r": 12, "t": 12, "b": 44},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        "hovermode": "closest",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {**axis, "title": {"text": "w1 = K[0,0]"}, "range": [landscape.w1[0], landscape.w1[-1]]},
+        "yaxis": {
+            **axis,
+            "title": {"text": f"w2 = {second}"},
+            "range": [landscape.w2[0], landscape.w2[-1]],
+            "scaleanchor": "x",
+            "scaleratio": 1,
+        },
+    }
+    return go.Figure(data=traces, layout=layout)
 
 
-def _point(w: tuple[float, float], name: str, symbol: str, colour: str, size: int) -> go.Scatter:
+def _point(w: tuple[float, float], name: str, symbol: str, colour: str, size: int) -> dict:
     """One labelled marker at weights (w1, w2); filled symbols get a black rim to show on any level."""
     rim = {"color": colour, "width": 3} if symbol.endswith("-open") else {"color": "black", "width": 2}
-    return go.Scatter(
-        x=[float(w[0])],
-        y=[float(w[1])],
-        mode="markers",
-        marker={"symbol": symbol, "color": colour, "size": size, "line": rim},
-        hovertemplate=f"{name}: w1 %{{x:.4f}}, w2 %{{y:.4f}}<extra></extra>",
-        name=name,
-    )
+    return {
+        "type": "scatter",
+        "x": [float(w[0])],
+        "y": [float(w[1])],
+        "mode": "markers",
+        "marker": {"symbol": symbol, "color": colour, "size": size, "line": rim},
+        "hovertemplate": f"{name}: w1 %{{x:.4f}}, w2 %{{y:.4f}}<extra></extra>",
+        "name": name,
+    }

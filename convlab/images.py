@@ -357,28 +357,31 @@ _RDBU_R = np.array(
     ],
     dtype=np.float64,
 )
-_LEVELS = 1024  # even, so 0 lands exactly on the middle colour; finer than any eye can tell apart
+# 255 levels: an odd count puts 0 exactly on the middle colour, and it fits a Pillow palette (256
+# entries), whose C lookup is ~3x faster than any numpy gather. A step is at most ~3 RGB units.
+_LEVELS = 255
 # Plotly interpolates linearly in RGB between evenly spaced stops and rounds; so does this table.
 _DIVERGING_LUT = np.stack(
-    [
-        np.interp(np.linspace(0, 1, _LEVELS + 1), np.linspace(0, 1, len(_RDBU_R)), channel)
-        for channel in _RDBU_R.T
-    ],
+    [np.interp(np.linspace(0, 1, _LEVELS), np.linspace(0, 1, len(_RDBU_R)), chan) for chan in _RDBU_R.T],
     axis=1,
 ).round().astype(np.uint8)
-_GRAY_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
-# One (r, g, b) record per row lets np.take copy whole pixels: ~3x faster than fancy indexing.
-_RGB = np.dtype([("r", np.uint8), ("g", np.uint8), ("b", np.uint8)])
+_DIVERGING_PALETTE = _DIVERGING_LUT.tobytes() + bytes(3)  # pad to Pillow's 256 entries
 
 
-def _lookup(Z: np.ndarray, table: np.ndarray, scale: float, offset: float) -> np.ndarray:
-    """(H, W) -> (H, W, 3) uint8: row round(Z * scale + offset) of the (n, 3) colour table, clipped."""
-    # float32 is plenty to pick one of ~1000 rows and halves the memory traffic of float64.
-    index = np.multiply(Z, scale, dtype=np.float32)
-    index += np.float32(offset + 0.5)  # + 0.5 then truncation rounds to the nearest row
-    np.clip(index, 0, len(table) - 1, out=index)
-    records = np.ascontiguousarray(table).view(_RGB).reshape(-1)
-    return np.take(records, index.astype(np.int32)).view(np.uint8).reshape(*Z.shape, 3)
+def _levels(Z: np.ndarray, lo: float, scale: float, top: int) -> np.ndarray:
+    """(H, W) -> (H, W) uint8 level round((Z - lo) * scale), clipped to 0..top."""
+    # float32 halves the memory traffic and is plenty to pick one of 256 levels, as long as the
+    # grid's range fits in it; astronomically wide or narrow ranges take the float64 road.
+    dtype = np.float32 if 1e-30 < scale < 1e30 else np.float64
+    index = np.empty(Z.shape, dtype=dtype)
+    # Subtract in float64 (the ufunc casts only its output), so 1000.0..1000.5 keeps its detail.
+    # Values far beyond ±vmax may overflow to infinity: the clip below turns them into end colours.
+    with np.errstate(over="ignore"):
+        np.subtract(Z, lo, out=index, casting="same_kind")
+    index *= dtype(scale)
+    index += dtype(0.5)  # then truncation rounds to the nearest level
+    np.clip(index, 0, top, out=index)
+    return index.astype(np.uint8)
 
 
 def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) -> np.ndarray:
@@ -388,7 +391,7 @@ def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) 
     (247, 247, 247), +vmax dark red (103, 0, 31); beyond ±vmax the end colours. vmax defaults to
     max |Z| (an all-zero grid is all white). Not diverging: grayscale from min (black) to max
     (white), vmax unused; a constant grid shows its own brightness, clipped to [0, 1].
-    About 6 ms for 1024x1024 on the project's 2-core machine.
+    About 5-8 ms for 1024x1024 on the project's 2-core machine (Pillow does the palette lookup).
     """
     Z = _as_grid(Z)
     lo, hi = float(Z.min()), float(Z.max())
@@ -397,12 +400,17 @@ def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) 
     if not diverging:
         if hi == lo:
             return np.full((*Z.shape, 3), round(min(max(lo, 0.0), 1.0) * 255), dtype=np.uint8)
-        # Subtract in float64 first: a grid like 1000.0..1000.5 would lose its detail in float32.
-        return _lookup(Z - lo, _GRAY_LUT, 255 / (hi - lo), 0.0)
+        if not np.isfinite(hi - lo):  # a range wider than float64 itself: halving keeps every level
+            Z, lo, hi = Z / 2, lo / 2, hi / 2
+        return np.array(Image.fromarray(_levels(Z, lo, 255 / (hi - lo), 255)).convert("RGB"))
     if vmax is None:
         vmax = max(hi, -lo)
         if vmax == 0:
             return np.broadcast_to(_DIVERGING_LUT[_LEVELS // 2], (*Z.shape, 3)).copy()
     elif not (np.isfinite(vmax) and vmax > 0):
         raise ValueError(f"vmax must be a positive number (the value shown darkest red), got {vmax!r}")
-    return _lookup(Z, _DIVERGING_LUT, _LEVELS / 2 / vmax, _LEVELS / 2)
+    # [-vmax, vmax] -> levels 0.._LEVELS - 1, with 0 on the middle one.
+    half = (_LEVELS - 1) / 2
+    palette = Image.fromarray(_levels(Z, -vmax, half / vmax, _LEVELS - 1))
+    palette.putpalette(_DIVERGING_PALETTE)
+    return np.array(palette.convert("RGB"))

@@ -19,6 +19,11 @@ import torch
 from convlab.ops import corr2d, output_shape
 
 __all__ = [
+    "INITS",
+    "LOSSES",
+    "MAX_EPOCHS",
+    "MAX_KERNEL_SIDE",
+    "OPTIMIZERS",
     "KernelTrainer",
     "Landscape",
     "TrainConfig",
@@ -30,6 +35,7 @@ __all__ = [
     "train_kernel",
 ]
 
+# The choices TrainConfig accepts, in the order a page lists them.
 OPTIMIZERS = ("sgd", "momentum", "adam")
 LOSSES = ("sum", "mean")
 INITS = ("uniform", "zeros", "normal")
@@ -104,6 +110,7 @@ class TrainConfig:
             raise ValueError(f"the seed must be a whole number, 0 or more, got {self.seed!r}")
         if not isinstance(self.bias, (bool, np.bool_)):
             raise ValueError(f"bias must be True or False, got {self.bias!r}")
+        object.__setattr__(self, "bias", bool(self.bias))
         _choice(self.optimizer, OPTIMIZERS, "optimizer")
         _choice(self.loss, LOSSES, "loss")
         _choice(self.init, INITS, "initialisation")
@@ -217,7 +224,11 @@ def _init_params(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class KernelTrainer:
-    """Learns an (h, w) kernel (and optionally a bias) so that corr2d(X, kernel) + bias fits Y."""
+    """Learns an (h, w) kernel (and optionally a bias) so that corr2d(X, kernel) + bias fits Y.
+
+    `step()` runs one epoch whenever called; it does not stop at config.epochs (train_kernel does),
+    so a page can keep stepping. Reset is a new KernelTrainer with the same config: same numbers.
+    """
 
     def __init__(self, X: np.ndarray, Y: np.ndarray, config: TrainConfig) -> None:
         """X (H, W) input and Y (H-h+1, W-w+1) target, with (h, w) = config.kernel_shape.
@@ -484,8 +495,8 @@ def loss_landscape(
     The loss is quadratic in the kernel: with P the (N, 2) patch matrix, A = PᵀP and w* the
     least-squares kernel, ||P w - y||² = (w - w*)ᵀ A (w - w*) + ||P w* - y||² exactly, evaluated for
     the whole grid at once. The default span is 1.5x the distance (largest coordinate) from the
-    center to the farther of the optimum w* and the origin, and at least 1 so that the uniform
-    initialisation range ±1/√2 is on the map.
+    center to the farther of the optimum w* and the origin, to two significant figures, and at
+    least 1 so that the uniform initialisation range ±1/√2 is on the map.
 
     Raises:
         ValueError: X or Y not a finite 2-D grid, shapes that do not mean a two-weight kernel, an
@@ -502,7 +513,8 @@ def loss_landscape(
     P, y = _patches(Xn, shape), Yn.ravel()
     w_star, *_ = np.linalg.lstsq(P, y, rcond=None)
     if span is None:
-        span = max(1.5 * max(np.abs(w_star - c).max(), np.abs(c).max()), 1.0)
+        # Two significant figures keep the axis ticks round; the 50% margin absorbs the rounding.
+        span = float(f"{max(1.5 * max(np.abs(w_star - c).max(), np.abs(c).max()), 1.0):.2g}")
     elif not _is_real(span) or not math.isfinite(span) or span <= 0:
         raise ValueError(f"span must be a positive number, got {span!r}")
     A = P.T @ P

@@ -94,27 +94,27 @@ def _on_separate() -> None:
             ss[cols] = ss[rows]
 
 
-def _pair_inputs(label: str, keys: tuple[str, str], bounds: tuple[int, int], help: str) -> None:
+def _pair_input(col, label: str, keys: tuple[str, str], bounds: tuple[int, int], help: str) -> None:
     low, high = bounds
     if ss.get(ws.SEPARATE):
-        left, right = st.columns(2)
-        left.number_input(f"{label} ↕ rows", low, high, step=1, key=keys[0], help=help, **KEEP)
-        right.number_input(f"{label} ↔ cols", low, high, step=1, key=keys[1], help=help, **KEEP)
+        rows, cols = col.columns(2)
+        rows.number_input(f"{label} ↕", low, high, step=1, key=keys[0], help=f"{help} (rows)", **KEEP)
+        cols.number_input(f"{label} ↔", low, high, step=1, key=keys[1], help=f"{help} (columns)", **KEEP)
     else:
-        st.number_input(label, low, high, step=1, key=keys[0], help=help, **KEEP)
+        col.number_input(label, low, high, step=1, key=keys[0], help=help, **KEEP)
 
 
-def settings_sidebar() -> None:
+def settings_row() -> None:
     """Operation settings: correlation or convolution, padding, stride, dilation, bias."""
-    with st.sidebar:
-        st.header("Operation")
-        st.radio("Operation", list(ws.MODE_LABELS), format_func=ws.MODE_LABELS.get, key=ws.MODE,
-                 label_visibility="collapsed", **KEEP)
-        _pair_inputs("Padding", ws.PAD, share.PADDING, "Zeros added around the input on each side.")
-        _pair_inputs("Stride", ws.STRIDE, share.STRIDE, "How far the kernel moves between output cells.")
-        _pair_inputs("Dilation", ws.DIL, share.DILATION, "Spacing between the kernel's taps (1 = touching).")
-        st.toggle("Different for rows and columns", key=ws.SEPARATE, on_change=_on_separate, **KEEP)
-        st.number_input("Bias", step=0.1, format="%g", key=ws.BIAS, help="Added to every output cell.", **KEEP)
+    mode, pad, stride, dil, bias, separate = st.columns([3, 2, 2, 2, 2, 2], vertical_alignment="bottom")
+    mode.segmented_control("Operation", list(ws.MODE_LABELS), format_func=ws.MODE_LABELS.get, key=ws.MODE,
+                           required=True, **KEEP)
+    _pair_input(pad, "Padding", ws.PAD, share.PADDING, "Zeros added around the input on each side.")
+    _pair_input(stride, "Stride", ws.STRIDE, share.STRIDE, "How far the kernel moves between output cells.")
+    _pair_input(dil, "Dilation", ws.DIL, share.DILATION, "Spacing between the kernel's taps (1 = touching).")
+    bias.number_input("Bias", step=0.1, format="%g", key=ws.BIAS, help="Added to every output cell.", **KEEP)
+    separate.toggle("Rows ≠ columns", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
+                    help="Set padding, stride and dilation separately for rows (↕) and columns (↔).")
 
 
 def input_panel(highlight: np.ndarray | None) -> np.ndarray:
@@ -139,7 +139,7 @@ def input_panel(highlight: np.ndarray | None) -> np.ndarray:
     if painted is not None:
         ss[ws.X_KEY], ss[ws.X_SOURCE] = painted, None
         X = painted
-    ops = st.columns(len(TRANSFORMS))
+    ops = [*st.columns(3), *st.columns(3)]
     for col, (op, label) in zip(ops, TRANSFORMS.items(), strict=True):
         col.button(label, key=f"pg.tf.{op}", on_click=_on_transform, args=(op,), width="stretch")
     with st.expander("Upload a picture"):
@@ -312,11 +312,11 @@ def playground() -> None:
     note = ss.pop(ws.NOTE, None)
     if note:
         getattr(st, note[0])(note[1])
-    settings_sidebar()
+    settings_row()
     state = ws.current()
     ws.clamp_cell(state)
     state = ws.current()
-    left, middle, right = st.columns([5, 3, 5], gap="medium")
+    left, middle, right = st.columns([5, 4, 5], gap="medium")
     with left:
         X = input_panel(_window_mask(state))
     with middle:

@@ -116,7 +116,7 @@ def test_the_transposed_stripes_give_zeros_and_the_flipped_kernel_is_used_in_con
     at = _app()
     at.button(key="pg.tf.transpose").click().run()
     assert _subheaders(at)[2] == "Output Y · 8×5"
-    at.radio(key="pg.mode").set_value("convolution").run()
+    at.segmented_control(key="pg.mode").set_value("convolution").run()
     assert "kernel (flipped)" not in _explanation(at)  # the text shows numbers; the flip shows in the taps
     at.button(key="pg.tf.transpose").click().run()
     at.number_input(key="pg.cell_j").set_value(1).run()
@@ -154,7 +154,7 @@ def test_a_kernel_larger_than_the_input_explains_itself_and_recovers():
 def test_share_link_round_trip_restores_everything():
     at = _app()
     at.selectbox(key="pg.kernel_preset").set_value("laplacian").run()
-    at.radio(key="pg.mode").set_value("convolution").run()
+    at.segmented_control(key="pg.mode").set_value("convolution").run()
     at.number_input(key="pg.pad_r").set_value(2).run()
     at.number_input(key="pg.bias").set_value(-0.5).run()
     at.number_input(key="pg.cell_i").set_value(3).run()

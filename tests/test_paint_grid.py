@@ -6,6 +6,8 @@ AppTest cannot run the component's JavaScript, so strokes are injected as the co
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -99,6 +101,45 @@ def test_a_stroke_with_the_wrong_shape_is_ignored(at: AppTest) -> None:
     at.run()
     assert not at.exception
     assert "returned" not in at.session_state
+
+
+def sent_data(at: AppTest) -> dict:
+    """The `data` the last run sent to the browser, parsed as strictly as the browser's JSON.parse."""
+
+    def reject(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    (component,) = at.get("bidi_component")
+    return json.loads(component.proto.json, parse_constant=reject)
+
+
+def test_the_browser_gets_the_painted_grid_and_its_acknowledgement(at: AppTest) -> None:
+    assert sent_data(at)["ack"] is None
+    inject_stroke(at.session_state, KEY, painted([(0, 0)]), revision=0)
+    at.run()
+    data = sent_data(at)
+    # The page stores the returned grid after paint_grid ran: the data must already hold it.
+    assert data["values"] == painted([(0, 0)]).ravel().tolist()
+    assert data["ack"] == {"id": "apptest", "seq": 1}
+    assert (data["rows"], data["cols"], data["revision"]) == (3, 4, 0)
+
+
+def finite_app() -> None:
+    import numpy as np
+
+    from ui.paint_grid import paint_grid
+
+    X = np.array([[np.nan, np.inf, -np.inf, 0.5]])
+    paint_grid(X, key="img", vmin=-1.0, vmax=2.0, highlight=X > 0, show_values=np.bool_(True))
+
+
+def test_only_finite_numbers_go_to_the_browser() -> None:
+    at = AppTest.from_function(finite_app).run()
+    assert not at.exception
+    data = sent_data(at)
+    assert data["values"] == [0.0, 2.0, -1.0, 0.5]
+    assert data["highlight"] == [0, 1, 0, 1]
+    assert data["showValues"] is True
 
 
 def test_parse_stroke_reads_what_the_browser_sends() -> None:

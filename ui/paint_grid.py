@@ -58,7 +58,7 @@ _CSS = """
 _HTML = """
 <div class="pg-root">
   <canvas class="pg-canvas" role="img" aria-label="Paint grid"></canvas>
-  <div class="pg-caption" aria-live="polite"></div>
+  <div class="pg-caption"></div>
 </div>
 """
 
@@ -245,7 +245,7 @@ function mount(parentElement) {
       caption.textContent = `row ${r}, col ${c} = ${fmtFull(s.grid[r * s.cols + c])}`;
     } else {
       caption.textContent =
-        `${s.rows} × ${s.cols} · drag to paint ${fmtFull(d.brush)}, right-drag to erase`;
+        `${s.rows} × ${s.cols} · drag paints ${fmtFull(d.brush)}, right-drag erases`;
     }
   }
 
@@ -452,6 +452,7 @@ def _ack_key(key: str) -> str:
 
 
 def _is_int(value: object) -> bool:
+    """An int from JSON; `True` is an int to Python but never a sequence number."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -480,6 +481,7 @@ def is_new_stroke(stroke: Stroke, last: object) -> bool:
 
 
 def _as_grid(values: np.ndarray) -> np.ndarray:
+    """`values` as an (H, W) float64 grid within the size the component draws."""
     grid = np.asarray(values, dtype=np.float64)
     if grid.ndim != 2 or not (1 <= grid.shape[0] <= MAX_SIDE and 1 <= grid.shape[1] <= MAX_SIDE):
         raise ValueError(
@@ -560,7 +562,7 @@ def paint_grid(
         "brush": float(brush),
         "vmin": float(vmin),
         "vmax": float(vmax),
-        "showValues": show_values,
+        "showValues": None if show_values is None else bool(show_values),
         "highlight": None if mask is None else mask.astype(np.int8).ravel().tolist(),
         "height": int(height),
     }

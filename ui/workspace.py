@@ -23,7 +23,7 @@ NOTE = "pg.note"  # (level, text) shown once at the top of the page, e.g. a bad 
 CELL = ("pg.cell_i", "pg.cell_j")  # the output cell being explained
 MODE, BIAS, SEPARATE = "pg.mode", "pg.bias", "pg.separate"
 PAD, STRIDE, DIL = ("pg.pad_r", "pg.pad_c"), ("pg.stride_r", "pg.stride_c"), ("pg.dil_r", "pg.dil_c")
-MODE_LABELS = {"correlation": "Cross-correlation", "convolution": "Convolution (flipped kernel)"}
+MODE_LABELS = {"correlation": "Correlation", "convolution": "Convolution"}
 
 
 def lesson_start() -> share.PlaygroundState:

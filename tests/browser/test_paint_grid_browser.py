@@ -119,7 +119,7 @@ def test_hover_shows_the_value(page: Page, harness_url: str) -> None:
     brush.fill("0.5")
     brush.press("Enter")
     caption = grid_caption(page)
-    expect(caption).to_have_text("8 × 8 · drag to paint 0.5, right-drag to erase")
+    expect(caption).to_have_text("8 × 8 · drag paints 0.5, right-drag erases")
     drag(page, canvas, [(3, 4)])
     wait_for_markdown(page, "sum = 0.5")
     page.mouse.move(*cell_point(canvas, 3, 4))
@@ -127,7 +127,7 @@ def test_hover_shows_the_value(page: Page, harness_url: str) -> None:
     page.mouse.move(*cell_point(canvas, 6, 1))
     expect(caption).to_have_text("row 6, col 1 = 0")
     page.mouse.move(5, 5)
-    expect(caption).to_have_text("8 × 8 · drag to paint 0.5, right-drag to erase")
+    expect(caption).to_have_text("8 × 8 · drag paints 0.5, right-drag erases")
 
 
 def test_load_preset_shows_the_checkerboard_and_a_stroke_applies_on_top(page: Page, harness_url: str) -> None:

@@ -1,0 +1,453 @@
+"""convlab.training against the lesson's printed loop, PyTorch's own layers and optimizers, and algebra."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from convlab.ops import corr2d, corr2d_loop
+from convlab.training import (
+    KernelTrainer,
+    Landscape,
+    TrainConfig,
+    TrainingDiverged,
+    TrainStep,
+    least_squares_kernel,
+    loss_landscape,
+    make_target,
+    train_kernel,
+)
+
+SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def lesson_data() -> tuple[np.ndarray, np.ndarray]:
+    """The lesson's 6x8 "white and black image" and its edge map under K = [[1, -1]]."""
+    X = np.ones((6, 8))
+    X[:, 2:6] = 0
+    return X, corr2d(X, np.array([[1.0, -1.0]]))
+
+
+def patches(X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H'*W', h*w) windows, built with a plain loop as an independent reference."""
+    h, w = shape
+    rows, cols = X.shape[0] - h + 1, X.shape[1] - w + 1
+    return np.array([X[i : i + h, j : j + w].ravel() for i in range(rows) for j in range(cols)])
+
+
+# --- the lesson ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_lesson_loss_falls_every_epoch_and_lands_near_the_edge_detector(seed):
+    X, Y = lesson_data()
+    steps = list(train_kernel(X, Y, TrainConfig(seed=seed)))
+    losses = [s.loss for s in steps]
+    assert [s.epoch for s in steps] == list(range(1, 11))
+    assert all(b < a for a, b in itertools.pairwise(losses))
+    # Observed over seeds 0..299: the largest error after 10 epochs is 0.087 (seed 296).
+    assert np.abs(steps[-1].weight - [[1.0, -1.0]]).max() < 0.1
+
+
+def test_lesson_numbers_for_seed_0():
+    X, Y = lesson_data()
+    steps = list(train_kernel(X, Y, TrainConfig()))
+    printed = [f"epoch {s.epoch}, loss {s.loss:.3f}" for s in steps]
+    assert printed[0] == "epoch 1, loss 19.158"
+    assert printed[-1] == "epoch 10, loss 0.043"
+    np.testing.assert_allclose(steps[-1].weight, [[1.0063342, -0.9661731]], atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 42])
+def test_uniform_init_is_what_the_lessons_lazyconv2d_draws_after_manual_seed(seed):
+    X, Y = lesson_data()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        conv = nn.LazyConv2d(1, kernel_size=(1, 2), bias=False)
+        conv(torch.zeros(1, 1, 6, 8))
+    trainer = KernelTrainer(X, Y, TrainConfig(seed=seed))
+    assert np.array_equal(trainer.initial_weight, conv.weight.detach().reshape(1, 2).numpy())
+
+
+def test_uniform_init_with_bias_is_nn_conv2ds_weight_and_bias():
+    X = np.random.default_rng(0).random((9, 9))
+    config = TrainConfig(kernel_shape=(3, 3), bias=True, seed=5)
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        conv = nn.Conv2d(1, 1, kernel_size=(3, 3))
+    trainer = KernelTrainer(X, make_target(X, SOBEL_X), config)
+    assert np.array_equal(trainer.initial_weight, conv.weight.detach()[0, 0].numpy())
+    assert trainer.initial_bias == conv.bias.item()
+    assert np.abs(trainer.initial_weight).max() <= 1 / 3  # U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+
+
+def test_training_matches_the_lessons_loop_written_with_conv2d():
+    X, Y = lesson_data()
+    config = TrainConfig(epochs=30)
+    trainer = KernelTrainer(X, Y, config)
+    # The lesson's own code, verbatim apart from the names, from the same initial weights.
+    weight = torch.tensor(trainer.initial_weight).reshape(1, 1, 1, 2).requires_grad_(True)
+    Xt = torch.tensor(X, dtype=torch.float32).reshape(1, 1, 6, 8)
+    Yt = torch.tensor(Y, dtype=torch.float32).reshape(1, 1, 6, 7)
+    for _ in range(config.epochs):
+        Y_hat = F.conv2d(Xt, weight)
+        loss = (Yt - Y_hat) ** 2
+        weight.grad = None
+        loss.sum().backward()
+        grad = weight.grad.clone()
+        weight.data[:] -= config.lr * weight.grad
+        step = trainer.step()
+        assert step.loss == pytest.approx(loss.sum().item(), rel=1e-6, abs=1e-7)
+        np.testing.assert_allclose(step.grad, grad.reshape(1, 2).numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(step.weight, weight.detach().reshape(1, 2).numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "make_optim"),
+    [
+        ("momentum", 1e-3, lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9)),
+        ("adam", 0.05, lambda params, lr: torch.optim.Adam(params, lr=lr)),
+    ],
+)
+def test_momentum_and_adam_match_torch_optim(optimizer, lr, make_optim):
+    X = np.random.default_rng(1).random((10, 12))
+    Y = make_target(X, SOBEL_X, bias=0.3)
+    config = TrainConfig(kernel_shape=(3, 3), optimizer=optimizer, lr=lr, bias=True, epochs=60)
+    trainer = KernelTrainer(X, Y, config)
+    weight = torch.tensor(trainer.initial_weight).reshape(1, 1, 3, 3).requires_grad_(True)
+    bias = torch.tensor([trainer.initial_bias]).requires_grad_(True)
+    optim = make_optim([weight, bias], lr)
+    Xt = torch.tensor(X, dtype=torch.float32).reshape(1, 1, 10, 12)
+    Yt = torch.tensor(Y, dtype=torch.float32).reshape(1, 1, 8, 10)
+    for _ in range(config.epochs):
+        loss = ((Yt - F.conv2d(Xt, weight, bias)) ** 2).sum()
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        step = trainer.step()
+        assert step.loss == pytest.approx(loss.item(), rel=1e-5)
+    np.testing.assert_allclose(trainer.weight, weight.detach()[0, 0].numpy(), atol=1e-5)
+    assert trainer.bias == pytest.approx(bias.item(), abs=1e-5)
+
+
+def test_first_step_reports_the_loss_of_the_initial_weights():
+    X, Y = lesson_data()
+    trainer = KernelTrainer(X, Y, TrainConfig(seed=3))
+    K = torch.tensor(trainer.initial_weight, dtype=torch.float64)
+    expected = float(((torch.tensor(Y) - corr2d_loop(torch.tensor(X), K)) ** 2).sum())
+    assert trainer.loss() == pytest.approx(expected, rel=1e-6)
+    assert trainer.step().loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_loss_and_predict_describe_the_current_weights():
+    X = np.random.default_rng(2).random((20, 20))
+    trainer = KernelTrainer(X, make_target(X, SOBEL_X), TrainConfig(kernel_shape=(3, 3), lr=1e-3))
+    for _ in range(5):
+        current = trainer.loss()
+        np.testing.assert_allclose(trainer.predict(), corr2d(X, trainer.weight.astype(np.float64)), atol=1e-5)
+        assert trainer.step().loss == current  # bitwise: the page shows one number for one state
+
+
+def test_step_records_the_update_it_made():
+    X, Y = lesson_data()
+    trainer = KernelTrainer(X, Y, TrainConfig())
+    before = trainer.weight
+    step = trainer.step()
+    assert trainer.epoch == 1
+    assert isinstance(step, TrainStep)
+    np.testing.assert_array_equal(step.weight, trainer.weight)
+    np.testing.assert_allclose(step.weight, before - 3e-2 * step.grad, atol=1e-7)
+    assert step.bias == 0.0 and step.grad_bias == 0.0
+    assert not step.weight.flags.writeable  # a recorded step cannot be edited afterwards
+    np.testing.assert_array_equal(trainer.initial_weight, before)
+
+
+# --- determinism -----------------------------------------------------------------------------
+
+
+def test_same_config_and_data_give_bitwise_the_same_steps():
+    X = np.random.default_rng(3).random((12, 12))
+    Y = make_target(X, SOBEL_X, noise=0.1)
+    config = TrainConfig(kernel_shape=(3, 3), optimizer="adam", lr=0.05, bias=True, epochs=25, seed=9)
+    a, b = list(train_kernel(X, Y, config)), list(train_kernel(X, Y, config))
+    for s, t in zip(a, b, strict=True):
+        assert (s.epoch, s.loss, s.bias, s.grad_bias) == (t.epoch, t.loss, t.bias, t.grad_bias)
+        assert np.array_equal(s.weight, t.weight) and np.array_equal(s.grad, t.grad)
+
+
+def test_different_seeds_give_different_initial_weights():
+    X, Y = lesson_data()
+    inits = {KernelTrainer(X, Y, TrainConfig(seed=s)).initial_weight.tobytes() for s in range(20)}
+    assert len(inits) == 20
+
+
+@pytest.mark.parametrize(
+    ("init", "check"), [("zeros", lambda w: np.all(w == 0)), ("normal", lambda w: 0.05 < w.std() < 0.15)]
+)
+def test_other_initialisations(init, check):
+    X = np.random.default_rng(4).random((30, 30))
+    trainer = KernelTrainer(X, make_target(X, np.ones((7, 7))), TrainConfig(kernel_shape=(7, 7), init=init))
+    assert check(trainer.initial_weight)
+    assert trainer.initial_weight.dtype == np.float32
+
+
+def test_step_leaves_torchs_thread_count_as_it_was():
+    X, Y = lesson_data()
+    before = torch.get_num_threads()
+    KernelTrainer(X, Y, TrainConfig()).step()
+    assert torch.get_num_threads() == before
+
+
+# --- gradients and losses --------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    H=st.integers(2, 9),
+    W=st.integers(2, 9),
+    h=st.integers(1, 3),
+    w=st.integers(1, 3),
+    loss=st.sampled_from(["sum", "mean"]),
+    seed=st.integers(0, 2**16),
+)
+def test_grad_is_the_analytic_gradient(H, W, h, w, loss, seed):
+    h, w = min(h, H), min(w, W)
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((H, W)), rng.standard_normal((H - h + 1, W - w + 1))
+    config = TrainConfig(kernel_shape=(h, w), loss=loss, bias=True, init="normal", seed=seed)
+    trainer = KernelTrainer(X, Y, config)
+    P = patches(X.astype(np.float32).astype(np.float64), (h, w))
+    residual = Y.ravel() - P @ trainer.initial_weight.ravel() - trainer.initial_bias  # Y - Y_hat
+    scale = 2.0 if loss == "sum" else 2.0 / Y.size
+    step = trainer.step()
+    np.testing.assert_allclose(step.grad.ravel(), -scale * P.T @ residual, rtol=1e-4, atol=1e-4)
+    assert step.grad_bias == pytest.approx(-scale * residual.sum(), rel=1e-4, abs=1e-4)
+
+
+def test_mean_loss_is_the_sum_over_the_number_of_cells():
+    X, Y = lesson_data()
+    summed = KernelTrainer(X, Y, TrainConfig(loss="sum")).step()
+    mean = KernelTrainer(X, Y, TrainConfig(loss="mean")).step()
+    assert mean.loss == pytest.approx(summed.loss / Y.size, rel=1e-6)
+    np.testing.assert_allclose(mean.grad, summed.grad / Y.size, rtol=1e-5)
+
+
+# --- learning other kernels ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("momentum", 2e-3), ("adam", 0.05)])
+def test_momentum_and_adam_recover_a_hidden_sobel_kernel(optimizer, lr):
+    X = np.random.default_rng(0).random((16, 16))
+    config = TrainConfig(kernel_shape=(3, 3), optimizer=optimizer, lr=lr, epochs=300)
+    steps = list(train_kernel(X, make_target(X, SOBEL_X), config))
+    assert steps[-1].loss < 1e-3 * steps[0].loss
+    # Observed after 300 epochs: errors below 1e-6 for both; 1e-2 leaves room for other CPUs.
+    assert np.abs(steps[-1].weight - SOBEL_X).max() < 1e-2
+
+
+def test_a_learned_bias_recovers_the_hidden_bias():
+    X = np.random.default_rng(5).random((8, 8))
+    Y = make_target(X, np.array([[1.0, -1.0]]), bias=0.5)
+    steps = list(train_kernel(X, Y, TrainConfig(lr=0.01, bias=True, epochs=400)))
+    assert steps[-1].bias == pytest.approx(0.5, abs=1e-3)
+    np.testing.assert_allclose(steps[-1].weight, [[1.0, -1.0]], atol=1e-3)
+
+
+# --- divergence ------------------------------------------------------------------------------
+
+
+def test_a_huge_learning_rate_on_the_lesson_diverges_with_advice():
+    X, Y = lesson_data()
+    trainer = KernelTrainer(X, Y, TrainConfig(lr=10.0, epochs=100))
+    expected = r"epoch 8: the loss became inf\. The learning rate 10 is too large"
+    with pytest.raises(TrainingDiverged, match=expected) as info:
+        while True:
+            trainer.step()
+    assert (info.value.epoch, info.value.lr) == (8, 10.0)
+    # SGD on this loss is stable only below 2 / λmax(2 PᵀP) = 2 / 60: the advice names a rate that works.
+    assert info.value.stable_below == pytest.approx(1 / 30)
+    assert "try 0.03 " in str(info.value) and "smaller than 0.0333" in str(info.value)
+    # The trainer keeps its last finite state, so the page can still show it.
+    assert trainer.epoch == 7 and np.isfinite(trainer.weight).all()
+    steps = list(train_kernel(X, Y, TrainConfig(lr=0.03, epochs=100)))
+    assert steps[-1].loss < 1e-6
+
+
+def test_divergence_message_without_a_known_limit_says_10x_smaller():
+    error = TrainingDiverged(7, 0.5, "the loss became inf")
+    assert str(error) == (
+        "Training diverged at epoch 7: the loss became inf. The learning rate 0.5 is too large "
+        "for this input — try 0.05 (10x smaller)."
+    )
+    assert isinstance(error, ArithmeticError)
+
+
+def test_momentum_divergence_uses_the_heavy_ball_limit():
+    X, Y = lesson_data()
+    with pytest.raises(TrainingDiverged, match="learning rate") as info:
+        list(train_kernel(X, Y, TrainConfig(optimizer="momentum", lr=0.1, epochs=1000)))
+    assert info.value.stable_below == pytest.approx(2 * 1.9 / 60)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kernel_shape": (0, 2)}, r"kernel shape must be two whole numbers from 1 to 7"),
+        ({"kernel_shape": (8, 1)}, r"from 1 to 7"),
+        ({"kernel_shape": (2,)}, r"kernel shape"),
+        ({"kernel_shape": (1.5, 2)}, r"kernel shape"),
+        ({"lr": 0.0}, r"learning rate must be a positive number"),
+        ({"lr": -1e-3}, r"learning rate"),
+        ({"lr": math.inf}, r"learning rate"),
+        ({"lr": math.nan}, r"learning rate"),
+        ({"epochs": 0}, r"epochs must be a whole number from 1 to 100000"),
+        ({"epochs": 100_001}, r"epochs"),
+        ({"epochs": 2.5}, r"epochs"),
+        ({"seed": -1}, r"seed must be a whole number"),
+        ({"optimizer": "rmsprop"}, r"unknown optimizer 'rmsprop': choose one of sgd, momentum, adam"),
+        ({"loss": "abs"}, r"unknown loss 'abs': choose one of sum, mean"),
+        ({"init": "ones"}, r"unknown initialisation 'ones'"),
+        ({"bias": "yes"}, r"bias must be True or False"),
+    ],
+)
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_config_normalises_and_is_frozen():
+    config = TrainConfig(kernel_shape=[3, np.int64(2)], lr=1)
+    assert config.kernel_shape == (3, 2) and isinstance(config.lr, float)
+    with pytest.raises(AttributeError):
+        config.lr = 1.0
+
+
+def test_a_target_of_the_wrong_shape_is_explained():
+    X, Y = lesson_data()
+    with pytest.raises(ValueError, match=r"^target is 6x7 but a 1x3 kernel on a 6x8 input gives 6x6$"):
+        KernelTrainer(X, Y, TrainConfig(kernel_shape=(1, 3)))
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "match"),
+    [
+        (np.ones(8), np.ones(7), r"the input must be a 2-D grid, got shape \(8,\)"),
+        (np.ones((6, 8)), np.full((6, 7), np.nan), r"target contains NaN or infinity \(first at row 0, "),
+        (np.ones((1, 1)), np.ones((1, 1)), r"kernel 1x2 is larger than the padded input 1x1"),
+        (np.array([["a", "b"]]), np.ones((1, 1)), r"the input must hold real numbers"),
+    ],
+)
+def test_bad_data_is_explained(X, Y, match):
+    with pytest.raises(ValueError, match=match):
+        KernelTrainer(X, Y, TrainConfig())
+
+
+def test_train_kernel_checks_its_arguments_at_the_call():
+    X, Y = lesson_data()
+    with pytest.raises(ValueError, match="target is 6x7"):
+        train_kernel(X, Y, TrainConfig(kernel_shape=(2, 2)))  # not iterated: still refused
+
+
+# --- targets, least squares and the landscape ------------------------------------------------
+
+
+def test_make_target_is_corr2d_plus_bias_plus_seeded_noise():
+    X = np.random.default_rng(6).random((40, 40))
+    clean = make_target(X, SOBEL_X, bias=0.25)
+    expected = (patches(X, (3, 3)) @ SOBEL_X.ravel()).reshape(38, 38) + 0.25
+    np.testing.assert_allclose(clean, expected, atol=1e-12)
+    noisy = make_target(X, SOBEL_X, bias=0.25, noise=0.1, seed=1)
+    assert np.array_equal(noisy, make_target(X, SOBEL_X, bias=0.25, noise=0.1, seed=1))
+    assert not np.array_equal(noisy, make_target(X, SOBEL_X, bias=0.25, noise=0.1, seed=2))
+    assert (noisy - clean).std() == pytest.approx(0.1, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"noise": -0.1}, r"the noise must be a finite number, 0 or more"),
+        ({"bias": math.nan}, r"the bias must be a finite number"),
+    ],
+)
+def test_make_target_refuses_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_target(np.ones((4, 4)), np.ones((2, 2)), **kwargs)
+
+
+def test_least_squares_recovers_the_lessons_kernel_exactly():
+    X, Y = lesson_data()
+    np.testing.assert_allclose(least_squares_kernel(X, Y, (1, 2)), [[1.0, -1.0]], rtol=0, atol=1e-12)
+
+
+def test_least_squares_recovers_sobel_and_refuses_a_wrong_shape():
+    X = np.random.default_rng(7).random((12, 9))
+    np.testing.assert_allclose(least_squares_kernel(X, make_target(X, SOBEL_X), (3, 3)), SOBEL_X, atol=1e-10)
+    with pytest.raises(ValueError, match=r"target is 10x7 but a 2x2 kernel on a 12x9 input gives 11x8"):
+        least_squares_kernel(X, make_target(X, SOBEL_X), (2, 2))
+
+
+def direct_loss(X: np.ndarray, Y: np.ndarray, K: np.ndarray, loss: str) -> float:
+    squared = (Y - corr2d(X, K)) ** 2
+    return float(squared.sum() if loss == "sum" else squared.mean())
+
+
+@pytest.mark.parametrize("loss", ["sum", "mean"])
+@pytest.mark.parametrize("transpose", [False, True])
+def test_landscape_equals_direct_evaluation(loss, transpose):
+    rng = np.random.default_rng(8)
+    X = rng.random((7, 9))
+    K = np.array([[0.7, -1.3]])
+    X, K = (X.T, K.T) if transpose else (X, K)
+    Y = make_target(X, K, noise=0.2, seed=3)
+    land = loss_landscape(X, Y, loss=loss, center=(0.5, -0.5), span=2.0, n=41)
+    assert isinstance(land, Landscape)
+    assert land.kernel_shape == K.shape
+    assert land.w1.shape == (41,) and land.w2.shape == (41,) and land.loss.shape == (41, 41)
+    assert land.w1[0] == pytest.approx(-1.5) and land.w2[-1] == pytest.approx(1.5)
+    for i, j in rng.integers(0, 41, size=(25, 2)):
+        w = np.array([land.w1[j], land.w2[i]]).reshape(K.shape)
+        assert land.loss[i, j] == pytest.approx(direct_loss(X, Y, w, loss), rel=1e-9, abs=1e-12)
+
+
+def test_landscape_default_span_holds_the_optimum_and_the_origin():
+    X, Y = lesson_data()
+    land = loss_landscape(X, Y)
+    assert land.w1[0] == -1.5 and land.w1[-1] == 1.5  # 1.5x the optimum's distance (1, -1)
+    i, j = np.unravel_index(land.loss.argmin(), land.loss.shape)
+    assert (land.w1[j], land.w2[i]) == pytest.approx((1.0, -1.0), abs=0.04)
+    far = make_target(X, np.array([[4.0, 3.0]]))
+    land = loss_landscape(X, far, center=(1.0, 1.0))
+    assert land.w1[0] < 1.0 - 3 < 1.0 + 3 < land.w1[-1] and land.w2[0] < 0.0
+
+
+def test_landscape_is_vectorised():
+    X = np.random.default_rng(9).random((64, 64))
+    land = loss_landscape(X, make_target(X, np.array([[1.0], [-1.0]])), n=1001)
+    assert land.loss.shape == (1001, 1001) and np.all(land.loss >= 0)
+
+
+@pytest.mark.parametrize(
+    ("Y_shape", "kwargs", "match"),
+    [
+        ((6, 6), {}, r"exactly two weights \(1x2 or 2x1\), but a 6x8 input and a 6x6 target mean a 1x3 "),
+        ((5, 7), {}, r"mean a 2x2 kernel"),
+        ((6, 7), {"loss": "max"}, r"unknown loss 'max'"),
+        ((6, 7), {"span": 0.0}, r"span must be a positive number"),
+        ((6, 7), {"n": 1}, r"n must be a whole number from 2 to 1001"),
+        ((6, 7), {"center": (0.0, math.inf)}, r"center must be two finite numbers"),
+    ],
+)
+def test_landscape_refuses_what_it_cannot_draw(Y_shape, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        loss_landscape(np.ones((6, 8)), np.zeros(Y_shape), **kwargs)
