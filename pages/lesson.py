@@ -10,8 +10,10 @@ from convlab.kernels import kernel_preset
 from convlab.training import KernelTrainer, TrainConfig
 from ui import share
 from ui import workspace as ws
+from ui.state import require_entry_script
 from ui.widgets import show_source
 
+require_entry_script()
 ss = st.session_state
 PLOT_CONFIG = {"displayModeBar": False}
 LESSON_X = np.arange(9.0).reshape(3, 3)
@@ -21,11 +23,12 @@ LESSON_K = np.array([[0.0, 1.0], [2.0, 3.0]])
 def _grids(*named: tuple[str, np.ndarray], key: str, height: int = 240) -> None:
     """Show grids side by side as heatmaps with their values written in."""
     for col, (title, A) in zip(st.columns(len(named)), named, strict=True):
-        col.plotly_chart(grid_heatmap(A, title=title, height=height), config=PLOT_CONFIG, key=f"{key}.{title}")
+        col.plotly_chart(grid_heatmap(A, title=title, height=height), config=PLOT_CONFIG,
+                         key=f"{key}.{title}")
 
 
 def _open_playground(state: share.PlaygroundState, key: str) -> None:
-    if st.button("Open in the Playground", key=key, icon="🎨"):
+    if st.button("Open in the Playground", key=key, icon=":material/brush:"):
         ws.load(state)
         st.switch_page("pages/playground.py")
 
@@ -115,11 +118,11 @@ def step_learning() -> None:
     st.markdown(f"Learned `[{final[0, 0]:.4f}, {final[0, 1]:.4f}]` — close to `[1, −1]`. The lesson printed "
                 "`[0.9524, −1.0302]` from its own random start (loss 14.700 → 0.144); with a different "
                 "start the path differs but the loss falls every epoch the same way.")
-    if st.button("Train it yourself", key="l5.open", icon="🏋️"):
-        for key, value in {"tr.target": "preset", "tr.true_preset": "edge", "tr.lr": 3e-2, "tr.optimizer": "sgd",
-                           "tr.loss": "sum", "tr.bias": False, "tr.epochs": 10, "tr.seed": int(seed),
-                           "tr.init": "uniform", "tr.noise": 0.0}.items():
-            ss[key] = value
+    if st.button("Train it yourself", key="l5.open", icon=":material/model_training:"):
+        lesson_setup = {"tr.target": "preset", "tr.true_preset": "edge", "tr.lr": 3e-2, "tr.optimizer": "sgd",
+                        "tr.loss": "sum", "tr.bias": False, "tr.epochs": 10, "tr.seed": int(seed),
+                        "tr.init": "uniform", "tr.noise": 0.0}
+        ss.update(lesson_setup)
         ss["tr.X"] = image_preset("stripes")
         ss["tr.X_rev"] = ss.get("tr.X_rev", 0) + 1
         st.switch_page("pages/train.py")

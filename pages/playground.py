@@ -13,8 +13,10 @@ from convlab.kernels import KERNELS, kernel_preset
 from ui import share
 from ui import workspace as ws
 from ui.paint_grid import paint_grid
+from ui.state import require_entry_script
 from ui.widgets import number_grid_editor, show_source
 
+require_entry_script()
 ss = st.session_state
 KEEP = {"persist_state": "session"}
 TRANSFORMS = {
@@ -203,7 +205,7 @@ def output_panel(state: share.PlaygroundState) -> np.ndarray | None:
         Y = op(X, K, padding=state.padding, stride=state.stride, dilation=state.dilation) + state.bias
     except ValueError as exc:
         st.subheader("Output Y")
-        st.error(f"No output: {exc}.", icon="🚫")
+        st.error(f"No output: {exc}.", icon=":material/block:")
         return None
     st.subheader(f"Output Y · {Ho}×{Wo}")
     (ph, pw), (sh, sw), (dh, dw) = state.padding, state.stride, state.dilation
@@ -213,7 +215,7 @@ def output_panel(state: share.PlaygroundState) -> np.ndarray | None:
                             config=PLOT_CONFIG, key="pg.output")
     points = event.selection.points if event else []
     if points:
-        picked = (int(round(points[0]["y"])), int(round(points[0]["x"])))
+        picked = (round(points[0]["y"]), round(points[0]["x"]))
         if picked != ss.get("pg.last_pick"):
             ss["pg.last_pick"] = picked
             ss[ws.CELL[0]], ss[ws.CELL[1]] = picked

@@ -11,9 +11,10 @@ from convlab.training import TrainConfig, least_squares_kernel, loss_landscape, 
 from ui import share
 from ui import training_session as ts
 from ui.paint_grid import paint_grid
-from ui.state import default
+from ui.state import default, require_entry_script
 from ui.widgets import number_grid_editor
 
+require_entry_script()
 ss = st.session_state
 KEEP = {"persist_state": "session"}
 PLOT_CONFIG = {"displayModeBar": False}
@@ -53,20 +54,18 @@ def _on_true_size() -> None:
 
 def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | None]:
     """Input X (H, W), target Y (H', W'), the kernel shape to learn, and the true kernel if known."""
-    left, right = st.columns(2, gap="medium")
-    with left:
+    with st.container():
         X = ss["tr.X"]
         st.subheader(f"Input X · {X.shape[0]}×{X.shape[1]}")
         st.selectbox("Image preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
                      placeholder="Load a preset…", key="tr.x_preset", on_change=_on_input_preset)
         painted = paint_grid(X, key="tr.paint_x", revision=ss["tr.X_rev"], vmin=min(0.0, float(X.min())),
-                             vmax=max(1.0, float(X.max())), height=260)
+                             vmax=max(1.0, float(X.max())), height=220)
         if painted is not None:
             ss["tr.X"] = X = painted
-    with right:
+    with st.container():
         st.subheader("Target Y")
-        kind = st.radio("Learn from", list(TARGETS), format_func=TARGETS.get, key="tr.target", horizontal=True,
-                        **KEEP)
+        kind = st.radio("Learn from", list(TARGETS), format_func=TARGETS.get, key="tr.target", **KEEP)
         K_true = None
         if kind == "preset":
             name = st.selectbox("Hidden kernel", list(KERNELS), index=list(KERNELS).index("edge"),
@@ -97,8 +96,8 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         kc = cols.number_input("Kernel columns", 1, min(7, X.shape[1]), value=2, key="tr.out_cols", **KEEP)
         target_shape = (X.shape[0] - kr + 1, X.shape[1] - kc + 1)
         if ss["tr.Y_paint"].shape != target_shape:
-            ss["tr.Y_paint"] = corr2d(X, kernel_preset("edge")) if target_shape == (X.shape[0], X.shape[1] - 1) \
-                else np.zeros(target_shape)
+            lesson_shape = target_shape == (X.shape[0], X.shape[1] - 1)
+            ss["tr.Y_paint"] = corr2d(X, kernel_preset("edge")) if lesson_shape else np.zeros(target_shape)
             ss["tr.Y_rev"] += 1
         st.caption("Paint what the kernel should output: 1 brush paints +1, right-drag erases.")
         brush = st.number_input("Brush value", value=1.0, step=0.5, format="%g", key="tr.y_brush", **KEEP)
@@ -113,20 +112,21 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
 def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
     """The model and optimiser settings -> (TrainConfig, target loss or 0)."""
     st.subheader("Model and optimiser")
-    a, b, c, d = st.columns(4)
+    a, b = st.columns(2)
     optimizer = a.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
                             **KEEP)
-    lr = b.select_slider("Learning rate", LEARNING_RATES, value=3e-2, format_func=lambda v: f"{v:g}",
-                         key="tr.lr", **KEEP)
-    loss = c.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", **KEEP)
-    bias = d.toggle("Learn a bias too", key="tr.bias", **KEEP)
-    a, b, c, d = st.columns(4)
+    loss = b.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", **KEEP)
+    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, value=3e-2,
+                          format_func=lambda v: f"{v:g}", key="tr.lr", **KEEP)
+    a, b = st.columns(2)
     seed = a.number_input("Init seed", 0, 2**31 - 1, step=1, key="tr.seed", **KEEP)
     init = b.selectbox("Initial weights", ["uniform", "normal", "zeros"], key="tr.init", **KEEP,
                        help="uniform is PyTorch's default for a conv layer, as in the lesson.")
-    epochs = c.number_input("Stop after epochs", 1, 100_000, value=10, step=10, key="tr.epochs", **KEEP)
-    target_loss = d.number_input("…or at loss ≤", 0.0, value=0.0, format="%g", key="tr.target_loss",
+    a, b = st.columns(2)
+    epochs = a.number_input("Stop after epochs", 1, 100_000, value=10, step=10, key="tr.epochs", **KEEP)
+    target_loss = b.number_input("…or at loss ≤", 0.0, value=0.0, format="%g", key="tr.target_loss",
                                  help="0 means: don't stop on the loss.", **KEEP)
+    bias = st.toggle("Learn a bias too", key="tr.bias", **KEEP)
     config = TrainConfig(kernel_shape=kernel_shape, lr=float(lr), epochs=int(epochs), seed=int(seed),
                          optimizer=optimizer, bias=bias, loss=loss, init=init)
     return config, float(target_loss)
@@ -134,13 +134,15 @@ def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
 
 def controls() -> None:
     """Play / Pause / Step / Reset, outside the live fragment so each click reruns the page."""
-    cols = st.columns([1, 1, 1, 1, 2, 2], vertical_alignment="center")
-    cols[0].button("Play", key="tr.play", on_click=ts.play, type="primary", icon="▶️", width="stretch")
-    cols[1].button("Pause", key="tr.pause", on_click=ts.pause, icon="⏸️", width="stretch")
-    cols[2].button("Step", key="tr.step", on_click=ts.step, icon="⏭️", width="stretch")
-    cols[3].button("Reset", key="tr.reset", on_click=ts.reset, icon="↩️", width="stretch")
-    cols[4].select_slider("Speed", list(SPEEDS), value=20, format_func=SPEEDS.get, key="tr.speed", **KEEP)
-    cols[5].toggle("Log-scale loss", key="tr.log", **KEEP)
+    cols = st.columns(4)
+    cols[0].button("Play", key="tr.play", on_click=ts.play, type="primary", icon=":material/play_arrow:",
+                   width="stretch")
+    cols[1].button("Pause", key="tr.pause", on_click=ts.pause, icon=":material/pause:", width="stretch")
+    cols[2].button("Step", key="tr.step", on_click=ts.step, icon=":material/skip_next:", width="stretch")
+    cols[3].button("Reset", key="tr.reset", on_click=ts.reset, icon=":material/replay:", width="stretch")
+    speed, log = st.columns([3, 1], vertical_alignment="bottom")
+    speed.select_slider("Speed", list(SPEEDS), value=20, format_func=SPEEDS.get, key="tr.speed", **KEEP)
+    log.toggle("Log-scale loss", key="tr.log", **KEEP)
 
 
 def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
@@ -171,7 +173,7 @@ def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
     b.metric("Loss", f"{run.trainer.loss():.4g}" if not run.error else "—")
     d.metric("State", state)
     if run.error:
-        st.error(run.error, icon="💥")
+        st.error(run.error, icon=":material/trending_up:")
     elif run.finished and run.steps:
         reason = "reached the target loss" if run.trainer.epoch < c.epochs else f"finished {c.epochs} epochs"
         st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
@@ -199,7 +201,8 @@ def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
     pred, target = st.columns(2)
     pred.plotly_chart(grid_heatmap(run.trainer.predict(), title="prediction Ŷ", height=260),
                       config=PLOT_CONFIG, key="tr.pred")
-    target.plotly_chart(grid_heatmap(run.Y, title="target Y", height=260), config=PLOT_CONFIG, key="tr.target_fig")
+    target.plotly_chart(grid_heatmap(run.Y, title="target Y", height=260), config=PLOT_CONFIG,
+                        key="tr.target_fig")
     if np.prod(c.kernel_shape) == 2 and not c.bias:
         _landscape(run, K_true)
 
@@ -233,18 +236,19 @@ def train_page() -> None:
     st.title("Train a kernel")
     st.caption("Gradient descent finds a kernel that turns the input into the target, one epoch at a time. "
                "The defaults are the lesson's: learn [1, −1] from the stripes with lr 0.03 for 10 epochs.")
-    X, Y, kernel_shape, K_true = data_panel()
-    try:
-        config, target_loss = model_panel(kernel_shape)
-        run = ts.ensure(X, Y, config, target_loss)
-    except ValueError as exc:
-        st.error(f"Can't train with these settings: {exc}.")
-        return
-    st.divider()
-    controls()
-    live_view(run, K_true)
-    if ss.get(ts.EARLIER):
-        st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
-
+    setup, live = st.columns([2, 3], gap="large")
+    with setup:
+        X, Y, kernel_shape, K_true = data_panel()
+        try:
+            config, target_loss = model_panel(kernel_shape)
+            run = ts.ensure(X, Y, config, target_loss)
+        except ValueError as exc:
+            st.error(f"Can't train with these settings: {exc}.")
+            return
+    with live:
+        controls()
+        live_view(run, K_true)
+        if ss.get(ts.EARLIER):
+            st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
 
 train_page()

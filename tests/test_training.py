@@ -29,6 +29,15 @@ from convlab.training import (
 SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
+@pytest.fixture
+def one_thread():
+    """The reference loops single-threaded too: tiny ops on 2 busy cores crawl with OpenMP barriers."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def lesson_data() -> tuple[np.ndarray, np.ndarray]:
     """The lesson's 6x8 "white and black image" and its edge map under K = [[1, -1]]."""
     X = np.ones((6, 8))
@@ -89,6 +98,7 @@ def test_uniform_init_with_bias_is_nn_conv2ds_weight_and_bias():
     assert np.abs(trainer.initial_weight).max() <= 1 / 3  # U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_training_matches_the_lessons_loop_written_with_conv2d():
     X, Y = lesson_data()
     config = TrainConfig(epochs=30)
@@ -117,6 +127,7 @@ def test_training_matches_the_lessons_loop_written_with_conv2d():
         ("adam", 0.05, lambda params, lr: torch.optim.Adam(params, lr=lr)),
     ],
 )
+@pytest.mark.usefixtures("one_thread")
 def test_momentum_and_adam_match_torch_optim(optimizer, lr, make_optim):
     X = np.random.default_rng(1).random((10, 12))
     Y = make_target(X, SOBEL_X, bias=0.3)

@@ -29,3 +29,18 @@ def default(key: str, make: Callable[[], Any]) -> Any:
     if key not in st.session_state:
         st.session_state[key] = make()
     return st.session_state[key]
+
+
+def require_entry_script() -> None:
+    """Run the page through `streamlit_app.py`, even for the first visitor of a fresh server.
+
+    Streamlit keeps a relic of its old multipage apps: until some run calls `st.navigation`, a
+    `pages/` folder beside the entry script makes a deep link (`/train`) run that page file on its
+    own, without the entry's page config and navigation. Turning the relic off and rerunning
+    routes this visit through the entry script, which calls `st.navigation` as every later one does.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

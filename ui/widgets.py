@@ -39,11 +39,11 @@ def number_grid_editor(values: np.ndarray, *, key: str, revision: int) -> np.nda
         frame,
         key=f"{key}.{revision}",
         num_rows="fixed",
-        column_config={c: st.column_config.NumberColumn(c, format="%g", width="small") for c in frame.columns},
+        column_config={c: st.column_config.NumberColumn(c, format="%g") for c in frame.columns},
     )
     grid, messages = merge_edits(edited.apply(pd.to_numeric, errors="coerce").to_numpy(), values)
     for message in messages:
-        st.warning(message, icon="⚠️")
+        st.warning(message, icon=":material/warning:")
     return grid
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import streamlit as st
 
 from convlab import output_shape
-
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
 from ui import share
