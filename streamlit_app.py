@@ -3,8 +3,9 @@
 import streamlit as st
 
 from ui.state import init_process
+from ui.widgets import app_icon
 
-st.set_page_config(page_title="ConvLab", page_icon=":material/grid_on:", layout="wide")
+st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
 
 pages = [

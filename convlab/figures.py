@@ -39,10 +39,14 @@ def _margin(title: str | None) -> dict[str, int]:
 
 
 def _cell_text(Z: np.ndarray, decimals: int) -> np.ndarray:
-    """(H, W) -> (H, W) strings with `decimals` places, never "-0.00" (a sign on zero misleads)."""
+    """(H, W) -> (H, W) strings rounded to `decimals` places without trailing zeros ("1", "0.5").
+
+    Never "-0": a sign on a zero misleads.
+    """
     text = np.char.mod(f"%.{decimals}f", Z)
-    zero = f"{0:.{decimals}f}"
-    text[text == "-" + zero] = zero
+    if decimals:
+        text = np.char.rstrip(np.char.rstrip(text, "0"), ".")
+    text[text == "-0"] = "0"
     return text
 
 

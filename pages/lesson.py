@@ -20,11 +20,14 @@ LESSON_X = np.arange(9.0).reshape(3, 3)
 LESSON_K = np.array([[0.0, 1.0], [2.0, 3.0]])
 
 
-def _grids(*named: tuple[str, np.ndarray], key: str, height: int = 240) -> None:
-    """Show grids side by side as heatmaps with their values written in."""
+def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44) -> None:
+    """Show grids side by side as heatmaps with their values written in, cells of one size.
+
+    Grids whose title starts with "X" are images: grayscale, 1 white and 0 black as in the lesson.
+    """
     for col, (title, A) in zip(st.columns(len(named)), named, strict=True):
-        col.plotly_chart(grid_heatmap(A, title=title, height=height), config=PLOT_CONFIG,
-                         key=f"{key}.{title}")
+        fig = grid_heatmap(A, title=title, height=80 + cell * A.shape[0], diverging=not title.startswith("X"))
+        col.plotly_chart(fig, config=PLOT_CONFIG, key=f"{key}.{title}")
 
 
 def _open_playground(state: share.PlaygroundState, key: str) -> None:
@@ -66,7 +69,7 @@ def step_edges() -> None:
     X, K = image_preset("stripes"), kernel_preset("edge")
     st.markdown("A 6×8 image, white (1) with a black (0) band, and the kernel `[1, −1]`: the output is 1 "
                 "where white turns black, −1 where black turns white, 0 elsewhere.")
-    _grids(("X", X), ("K", K), ("Y = corr2d(X, K)", corr2d(X, K)), key="l3", height=260)
+    _grids(("X", X), ("K", K), ("Y = corr2d(X, K)", corr2d(X, K)), key="l3", cell=34)
     _open_playground(share.PlaygroundState(X=X, K=K), "l3.open")
 
 
@@ -74,7 +77,7 @@ def step_transposed() -> None:
     st.header("4 · Predict, then reveal: the transposed image")
     X, K = image_preset("stripes").T.copy(), kernel_preset("edge")
     st.markdown("Now the band is horizontal. What does `[1, −1]` find in `X.T`?")
-    _grids(("X.T", X), ("K", K), key="l4a", height=280)
+    _grids(("X.T", X), ("K", K), key="l4a", cell=34)
     guess = st.radio("Your prediction", ["The same edges as before", "Horizontal edges (±1 in rows)",
                                          "Nothing: all zeros"], index=None, key="l4.guess", horizontal=True)
     if guess is None:
@@ -86,7 +89,7 @@ def step_transposed() -> None:
                 "of `X.T` nothing changes, so every output is 0:")
     K_t = kernel_preset("edge_t")
     _grids(("corr2d(X.T, K)", Y), ("K.T = [[1], [−1]]", K_t), ("corr2d(X.T, K.T)", corr2d(X, K_t)),
-           key="l4b", height=300)
+           key="l4b", cell=30)
     st.markdown("The transposed kernel `[[1], [−1]]` compares each cell with the one *below*: it finds "
                 "the horizontal edges.")
     _open_playground(share.PlaygroundState(X=X, K=K_t), "l4.open")
@@ -114,7 +117,7 @@ def step_learning() -> None:
     left.code("\n".join(f"epoch {i + 1}, loss {loss:.3f}" for i, loss in enumerate(losses)), language=None)
     with right:
         _grids(("initial", initial), ("learned", final), ("target [1, −1]", kernel_preset("edge")),
-               key="l5", height=150)
+               key="l5")
     st.markdown(f"Learned `[{final[0, 0]:.4f}, {final[0, 1]:.4f}]` — close to `[1, −1]`. The lesson printed "
                 "`[0.9524, −1.0302]` from its own random start (loss 14.700 → 0.144); with a different "
                 "start the path differs but the loss falls every epoch the same way.")

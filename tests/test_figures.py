@@ -66,7 +66,7 @@ def test_heatmap_writes_each_value_in_its_cell():
     fig = grid_heatmap(Z, decimals=2)
     heatmap = fig.data[0]
     assert heatmap.texttemplate == "%{text}"
-    assert heatmap.text.tolist() == [["1.00", "-0.50", "0.00"], ["0.00", "12.35", "0.00"]]  # no "-0.00"
+    assert heatmap.text.tolist() == [["1", "-0.5", "0"], ["0", "12.35", "0"]]  # compact, and no "-0"
     assert heatmap.textfont.color is None  # Plotly's "auto": black on light cells, white on dark
     assert heatmap.textfont.size >= 14  # readable on a projector
     assert not heatmap.showscale  # the numbers are the legend
