@@ -41,6 +41,8 @@ def require_entry_script() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    # Once per session: AppTest re-arms the relic before every run, and a rerun would drop a click.
+    if PagesManager.uses_pages_directory and not st.session_state.get("_entry_rerun"):
+        st.session_state["_entry_rerun"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()
