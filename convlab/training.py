@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import corr2d, output_shape
 
 __all__ = [
     "INITS",
     "LOSSES",
     "MAX_EPOCHS",
-    "MAX_KERNEL_SIDE",
     "OPTIMIZERS",
     "KernelTrainer",
     "Landscape",
@@ -39,7 +39,6 @@ __all__ = [
 OPTIMIZERS = ("sgd", "momentum", "adam")
 LOSSES = ("sum", "mean")
 INITS = ("uniform", "zeros", "normal")
-MAX_KERNEL_SIDE = 7
 MAX_EPOCHS = 100_000
 
 _MOMENTUM = 0.9

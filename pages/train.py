@@ -7,7 +7,7 @@ from convlab import corr2d
 from convlab.figures import grid_heatmap, loss_curve_figure, loss_landscape_figure
 from convlab.images import IMAGES, image_preset, resize_grid
 from convlab.kernels import KERNELS, kernel_preset
-from convlab.training import TrainConfig, least_squares_kernel, loss_landscape, make_target
+from convlab.training import TrainConfig, make_target
 from ui import share
 from ui import training_session as ts
 from ui.paint_grid import paint_grid
@@ -189,7 +189,7 @@ def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
         weight = run.trainer.weight
         st.plotly_chart(grid_heatmap(weight, title="learned kernel", decimals=3, height=170),
                         config=PLOT_CONFIG, key="tr.learned")
-        answer = K_true if K_true is not None else least_squares_kernel(run.X, run.Y, c.kernel_shape)
+        answer = K_true if K_true is not None else run.best_kernel
         st.plotly_chart(grid_heatmap(answer, title="true kernel" if K_true is not None
                                      else "best possible kernel (least squares)", decimals=3, height=170),
                         config=PLOT_CONFIG, key="tr.answer")
@@ -209,26 +209,11 @@ def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
 
 def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
     st.subheader("The loss landscape over the two weights")
-    land = _cached_landscape(run)
     path = np.array([run.trainer.initial_weight.ravel(), *(s.weight.ravel() for s in run.steps)])
-    optimum = tuple(least_squares_kernel(run.X, run.Y, run.config.kernel_shape).ravel())
     true = tuple(K_true.ravel()) if K_true is not None and K_true.size == 2 else None
-    st.plotly_chart(loss_landscape_figure(land, path=path, optimum=optimum, true_weight=true, height=420),
-                    config=PLOT_CONFIG, key="tr.landscape")
-
-
-def _cached_landscape(run: ts.Run):
-    """The landscape depends only on the data and loss: compute it once per run, not per tick."""
-    key = (id(run), run.config.loss)
-    cached = ss.get("tr.landscape_cache")
-    if cached is None or cached[0] != key:
-        start = run.trainer.initial_weight.ravel()
-        optimum = least_squares_kernel(run.X, run.Y, run.config.kernel_shape).ravel()
-        centre = (optimum + start) / 2
-        span = float(max(np.abs(optimum - start).max(), 1.0)) * 1.6
-        cached = (key, loss_landscape(run.X, run.Y, loss=run.config.loss, center=tuple(centre), span=span))
-        ss["tr.landscape_cache"] = cached
-    return cached[1]
+    fig = loss_landscape_figure(run.landscape, path=path, optimum=tuple(run.best_kernel.ravel()),
+                                true_weight=true, height=420)
+    st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.landscape")
 
 
 def train_page() -> None:

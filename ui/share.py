@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convlab.export import MODES
+from convlab.kernels import MAX_KERNEL_SIDE
+
 MAX_LINK_CHARS = 12_000  # stays below the server's 16 KiB request-head limit with room for headers
-MODES = ("correlation", "convolution")
 INPUT_SIDES = (3, 64)  # the paint grid's smallest and largest side
-KERNEL_SIDES = (1, 7)
+KERNEL_SIDES = (1, MAX_KERNEL_SIDE)
 PADDING = (0, 8)
 STRIDE = (1, 8)
 DILATION = (1, 8)

@@ -8,11 +8,20 @@ finished run's loss curve is kept for comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import streamlit as st
 
-from convlab.training import KernelTrainer, TrainConfig, TrainingDiverged, TrainStep
+from convlab.training import (
+    KernelTrainer,
+    Landscape,
+    TrainConfig,
+    TrainingDiverged,
+    TrainStep,
+    least_squares_kernel,
+    loss_landscape,
+)
 
 RUN = "tr.run"
 EARLIER = "tr.earlier"  # [(label, losses)] of finished runs, oldest first
@@ -36,6 +45,19 @@ class Run:
     def label(self) -> str:
         c = self.config
         return f"{c.optimizer} lr={c.lr:g} {c.loss}" + (" +bias" if c.bias else "")
+
+    @cached_property
+    def best_kernel(self) -> np.ndarray:
+        """The least-squares kernel (h, w): the answer gradient descent is heading for."""
+        return least_squares_kernel(self.X, self.Y, self.config.kernel_shape)
+
+    @cached_property
+    def landscape(self) -> Landscape:
+        """The loss over both weights of a two-weight kernel, around the start and the optimum."""
+        start, optimum = self.trainer.initial_weight.ravel(), self.best_kernel.ravel()
+        span = float(max(np.abs(optimum - start).max(), 1.0)) * 1.6
+        return loss_landscape(self.X, self.Y, loss=self.config.loss, center=tuple((optimum + start) / 2),
+                              span=span)
 
     @property
     def losses(self) -> list[float]:
