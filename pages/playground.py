@@ -207,6 +207,11 @@ def output_panel(state: share.PlaygroundState) -> np.ndarray | None:
         st.subheader("Output Y")
         st.error(f"No output: {exc}.", icon=":material/block:")
         return None
+    if not np.isfinite(Y).all():
+        st.subheader("Output Y")
+        st.error("No output: the numbers are so large that the sums overflow. Use smaller kernel values, "
+                 "input values or bias.", icon=":material/block:")
+        return None
     st.subheader(f"Output Y · {Ho}×{Wo}")
     (ph, pw), (sh, sw), (dh, dw) = state.padding, state.stride, state.dilation
     st.markdown(_formula("H", X.shape[0], K.shape[0], ph, sh, dh) + "  \n"

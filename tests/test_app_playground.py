@@ -216,3 +216,12 @@ def test_link_state_round_trips_through_the_codec():
     at = _app()
     state = share.decode_state({k: at.query_params[k] for k in at.query_params})
     assert np.array_equal(state.X, _X(at))
+
+
+def test_numbers_so_large_they_overflow_get_a_message_not_a_crash():
+    at = _app()
+    at.session_state["pg.K"] = np.array([[1e308, 1e308]])  # as a share link or preset would set it
+    at.session_state["pg.K_rev"] += 1
+    at.run()
+    assert not at.exception
+    assert any("overflow" in e.value for e in at.error)

@@ -13,6 +13,8 @@ from PIL import Image
 
 from convlab.images import to_rgb
 
+LIMIT = 1e6  # the largest magnitude a typed number may have: beyond it sums stop meaning anything here
+
 
 def merge_edits(edited: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(h, w) edited values, (h, w) last good values -> the grid to use and one message per bad cell.
@@ -43,7 +45,8 @@ def number_grid_editor(values: np.ndarray, *, key: str, revision: int) -> np.nda
         frame,
         key=f"{key}.{revision}",
         num_rows="fixed",
-        column_config={c: st.column_config.NumberColumn(c, format="%g") for c in frame.columns},
+        column_config={c: st.column_config.NumberColumn(c, format="%g", min_value=-LIMIT, max_value=LIMIT)
+                       for c in frame.columns},
     )
     grid, messages = merge_edits(edited.apply(pd.to_numeric, errors="coerce").to_numpy(), values)
     for message in messages:
