@@ -20,7 +20,8 @@ KEEP = {"persist_state": "session"}
 PLOT_CONFIG = {"displayModeBar": False}
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 SPEEDS = {1: "1 epoch/s", 5: "5 epochs/s", 20: "20 epochs/s", 100: "100 epochs/s", 1000: "1000 epochs/s"}
-TICK = 0.05  # seconds between chart updates at full speed: 20 updates per second
+TICK = 0.05  # seconds between loss-chart updates at full speed: 20 updates per second
+SLOW_TICK = 0.5  # seconds between updates of the kernels, prediction and landscape while playing
 TARGETS = {
     "preset": "A hidden preset kernel",
     "kernel": "A kernel I type in",
@@ -146,27 +147,43 @@ def controls() -> None:
 
 
 def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
-    """Everything that changes while training, redrawn by a fragment every tick while playing."""
+    """What changes while training, redrawn by fragments: the loss often, the kernels less often.
+
+    Each plotly figure costs ~10 ms to build and send, so the fast fragment that trains and streams
+    the loss holds only the loss chart; kernels, prediction and landscape refresh a few times a second.
+    """
     speed = int(ss.get("tr.speed", 20))
     interval = max(TICK, 1.0 / speed)
     per_tick = max(1, round(speed * interval))
 
     @st.fragment(run_every=interval if run.running else None)
-    def view() -> None:
+    def progress() -> None:
         run_now = ts.current()
-        was_running = run_now.running
-        if was_running:
+        if run_now.running:
             run_now.advance(per_tick)
             if not run_now.running:
-                st.rerun(scope="app")  # the run ended on its own: stop the timer
-        _draw(run_now, K_true)
+                st.rerun(scope="app")  # the run ended on its own: stop both timers
+        _draw_progress(run_now)
 
-    view()
+    @st.fragment(run_every=SLOW_TICK if run.running else None)
+    def kernels() -> None:
+        _draw_kernels(ts.current(), K_true)
+
+    progress()
+    kernels()
+    answer, target = st.columns(2)
+    known = K_true is not None
+    answer.plotly_chart(grid_heatmap(K_true if known else run.best_kernel, decimals=3, height=170,
+                                     title="true kernel" if known else "best kernel (least squares)"),
+                        config=PLOT_CONFIG, key="tr.answer")
+    target.plotly_chart(grid_heatmap(run.Y, title="target Y", height=260), config=PLOT_CONFIG,
+                        key="tr.target_fig")
+    if np.prod(run.config.kernel_shape) == 2 and not run.config.bias:
+        st.fragment(run_every=SLOW_TICK if run.running else None)(_landscape)(K_true)
 
 
-def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
+def _draw_progress(run: ts.Run) -> None:
     c = run.config
-    last = run.steps[-1] if run.steps else None
     state = "training…" if run.running else ("diverged" if run.error else "paused" if run.steps else "ready")
     a, b, d = st.columns(3)
     a.metric("Epoch", run.trainer.epoch)
@@ -178,36 +195,29 @@ def _draw(run: ts.Run, K_true: np.ndarray | None) -> None:
         reason = "reached the target loss" if run.trainer.epoch < c.epochs else f"finished {c.epochs} epochs"
         st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
     runs = [*ss.get(ts.EARLIER, []), (run.label, run.losses)]
-    left, right = st.columns([3, 2], gap="medium")
-    with left:
-        st.plotly_chart(loss_curve_figure(runs, log_y=bool(ss.get("tr.log")),
-                                          target_loss=run.target_loss or None, height=320),
-                        config=PLOT_CONFIG, key="tr.loss_fig")
-        lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" for s in run.steps[-10:]]
-        st.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None)
-    with right:
-        weight = run.trainer.weight
-        st.plotly_chart(grid_heatmap(weight, title="learned kernel", decimals=3, height=170),
-                        config=PLOT_CONFIG, key="tr.learned")
-        answer = K_true if K_true is not None else run.best_kernel
-        st.plotly_chart(grid_heatmap(answer, title="true kernel" if K_true is not None
-                                     else "best possible kernel (least squares)", decimals=3, height=170),
-                        config=PLOT_CONFIG, key="tr.answer")
-        if last is not None:
-            st.plotly_chart(grid_heatmap(last.grad, title="gradient of the last update", decimals=3,
-                                         height=170), config=PLOT_CONFIG, key="tr.grad")
-        if c.bias:
-            st.caption(f"bias = {run.trainer.bias:.4g}")
-    pred, target = st.columns(2)
+    chart, printout = st.columns([3, 2], gap="medium")
+    figure = loss_curve_figure(runs, log_y=bool(ss.get("tr.log")), target_loss=run.target_loss or None,
+                               height=300)
+    chart.plotly_chart(figure, config=PLOT_CONFIG, key="tr.loss_fig")
+    lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" for s in run.steps[-10:]]
+    printout.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None)
+
+
+def _draw_kernels(run: ts.Run, K_true: np.ndarray | None) -> None:
+    learned, grad, pred = st.columns(3)
+    learned.plotly_chart(grid_heatmap(run.trainer.weight, title="learned kernel", decimals=3, height=170),
+                         config=PLOT_CONFIG, key="tr.learned")
+    if run.config.bias:
+        learned.caption(f"bias = {run.trainer.bias:.4g}")
+    if run.steps:
+        grad.plotly_chart(grid_heatmap(run.steps[-1].grad, title="gradient of the last update", decimals=3,
+                                       height=170), config=PLOT_CONFIG, key="tr.grad")
     pred.plotly_chart(grid_heatmap(run.trainer.predict(), title="prediction Ŷ", height=260),
                       config=PLOT_CONFIG, key="tr.pred")
-    target.plotly_chart(grid_heatmap(run.Y, title="target Y", height=260), config=PLOT_CONFIG,
-                        key="tr.target_fig")
-    if np.prod(c.kernel_shape) == 2 and not c.bias:
-        _landscape(run, K_true)
 
 
-def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
+def _landscape(K_true: np.ndarray | None) -> None:
+    run = ts.current()
     st.subheader("The loss landscape over the two weights")
     path = np.array([run.trainer.initial_weight.ravel(), *(s.weight.ravel() for s in run.steps)])
     true = tuple(K_true.ravel()) if K_true is not None and K_true.size == 2 else None
