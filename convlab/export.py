@@ -15,7 +15,8 @@ from numbers import Real
 import numpy as np
 from PIL import Image
 
-from convlab.images import _as_grid, to_rgb
+from convlab.grids import as_grid
+from convlab.images import to_rgb
 from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import IntPair, output_shape
 
@@ -32,14 +33,6 @@ __all__ = [
 MODES = ("correlation", "convolution")
 MAX_PNG_SIDE = 8192  # a bigger PNG is more than any screen shows and slow to encode
 _MAX_JSON_CHARS = 100_000  # a 7x7 kernel needs under 2,000; refuse pasted novels before parsing
-
-
-def _finite_grid(A, name: str) -> np.ndarray:
-    """A 2-D real grid with only finite numbers -> float64 (H, W)."""
-    a = _as_grid(A, name)
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or infinity: every cell needs a finite number")
-    return a
 
 
 def _check_mode(mode: str) -> str:
@@ -59,7 +52,7 @@ def _number(v: float) -> str:
 
 def to_csv(Y: np.ndarray) -> str:
     """(H, W) -> H lines of W comma-separated numbers, each exact (it reads back as the same float)."""
-    Y = _finite_grid(Y, "the output")
+    Y = as_grid(Y, "the output")
     return "".join(",".join(_number(v) for v in row) + "\n" for row in Y.tolist())
 
 
@@ -91,7 +84,7 @@ def _check_kernel_shape(h: int, w: int) -> None:
 
 def kernel_to_json(K: np.ndarray, *, mode: str = "correlation") -> str:
     """(h, w) -> JSON text {"mode": ..., "kernel": [[...], ...]}; `kernel_from_json` reads it back exactly."""
-    K = _finite_grid(K, "the kernel")
+    K = as_grid(K, "the kernel")
     _check_kernel_shape(*K.shape)
     # json writes floats with repr, the shortest exact text; one row per line reads like the grid.
     rows = ",\n".join("    " + json.dumps(row) for row in K.tolist())
@@ -194,7 +187,7 @@ def pytorch_snippet(
     Raises:
         ValueError: anything corr2d refuses, a non-finite bias, or a mode other than MODES.
     """
-    X, K = _finite_grid(X, "the input"), _finite_grid(K, "the kernel")
+    X, K = as_grid(X, "the input"), as_grid(K, "the kernel")
     _check_mode(mode)
     if isinstance(bias, bool) or not isinstance(bias, Real) or not math.isfinite(bias):
         raise ValueError(f"bias must be a finite number, got {bias!r}")

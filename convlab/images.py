@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
+
+from convlab.grids import as_grid
 
 __all__ = [
     "IMAGES",
@@ -86,20 +87,6 @@ def _check_shape(shape: tuple[int, int], name: str = "shape") -> tuple[int, int]
         if not 1 <= side <= MAX_SIDE:
             raise ValueError(f"{name} {H}x{W} is out of range: each side must be from 1 to {MAX_SIDE}")
     return int(H), int(W)
-
-
-def _as_grid(A, name: str = "the image") -> np.ndarray:
-    """A non-empty 2-D real array (numpy, list or tensor) -> float64 ndarray (a view when possible)."""
-    if isinstance(A, torch.Tensor):
-        A = A.detach().cpu().numpy()
-    a = np.asarray(A)
-    if a.dtype == object or a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D grid, got {a.ndim}-D with shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty (shape {a.shape[0]}x{a.shape[1]})")
-    return a.astype(np.float64, copy=False)
 
 
 # ---------------------------------------------------------------------------------------- presets
@@ -333,12 +320,12 @@ def transform(X: np.ndarray, op: str) -> np.ndarray:
     """
     if op not in _TRANSFORMS:
         raise ValueError(f"unknown transform {op!r}: choose one of {', '.join(TRANSFORMS)}")
-    return np.array(_TRANSFORMS[op](_as_grid(X)), dtype=np.float64, order="C")
+    return np.array(_TRANSFORMS[op](as_grid(X, "the image", finite=False)), dtype=np.float64, order="C")
 
 
 def resize_grid(X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Change a painted grid's size: (H, W) -> shape, keeping the top-left, cropping or padding with 0."""
-    X = _as_grid(X)
+    X = as_grid(X, "the image", finite=False)
     H, W = _check_shape(shape)
     out = np.zeros((H, W))
     h, w = min(H, X.shape[0]), min(W, X.shape[1])
@@ -393,7 +380,7 @@ def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) 
     (white), vmax unused; a constant grid shows its own brightness, clipped to [0, 1].
     About 5-8 ms for 1024x1024 on the project's 2-core machine (Pillow does the palette lookup).
     """
-    Z = _as_grid(Z)
+    Z = as_grid(Z, "the grid", finite=False)
     lo, hi = float(Z.min()), float(Z.max())
     if not (np.isfinite(lo) and np.isfinite(hi)):  # min/max propagate NaN, so this covers every cell
         raise ValueError("the grid contains NaN or infinity: every cell needs a finite number to be coloured")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from convlab.grids import as_grid
 from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import corr2d, output_shape
 
@@ -174,23 +175,9 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _grid(A: object, name: str) -> np.ndarray:
-    """A 2-D, non-empty, finite, real grid -> float64 (H, W) copy."""
-    a = A.detach().cpu().numpy() if isinstance(A, torch.Tensor) else np.asarray(A)
-    if a.dtype == object or a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D grid, got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty (shape {_fmt(a.shape)})")
-    a = a.astype(np.float64)
-    if not np.isfinite(a).all():
-        i, j = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(
-            f"{name} contains NaN or infinity (first at row {i}, column {j}): "
-            "every cell needs a finite number"
-        )
-    return a
+def _copy(A: object, name: str) -> np.ndarray:
+    """A checked float64 (H, W) copy, so later changes to the caller's array change nothing here."""
+    return np.array(as_grid(A, name))
 
 
 def _check_target(X: np.ndarray, Y: np.ndarray, kernel_shape: tuple[int, int]) -> None:
@@ -237,7 +224,7 @@ class KernelTrainer:
         """
         if not isinstance(config, TrainConfig):
             raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
-        Xn, Yn = _grid(X, "the input"), _grid(Y, "the target")
+        Xn, Yn = _copy(X, "the input"), _copy(Y, "the target")
         _check_target(Xn, Yn, config.kernel_shape)
         self._config = config
         # float32 like the lesson, so the numbers match what PyTorch prints there.
@@ -424,7 +411,7 @@ def make_target(
     Raises:
         ValueError: X or K not a finite 2-D grid, K larger than X, or a bad bias, noise or seed.
     """
-    Xn, Kn = _grid(X, "the input"), _grid(K, "the kernel")
+    Xn, Kn = _copy(X, "the input"), _copy(K, "the kernel")
     if not _is_real(bias) or not math.isfinite(bias):
         raise ValueError(f"the bias must be a finite number, got {bias!r}")
     if not _is_real(noise) or not math.isfinite(noise) or noise < 0:
@@ -452,7 +439,7 @@ def least_squares_kernel(X: np.ndarray, Y: np.ndarray, kernel_shape: tuple[int, 
         ValueError: X or Y not a finite 2-D grid, a bad kernel shape, or Y of the wrong shape.
     """
     shape = TrainConfig(kernel_shape=tuple(kernel_shape)).kernel_shape
-    Xn, Yn = _grid(X, "the input"), _grid(Y, "the target")
+    Xn, Yn = _copy(X, "the input"), _copy(Y, "the target")
     _check_target(Xn, Yn, shape)
     K, *_ = np.linalg.lstsq(_patches(Xn, shape), Yn.ravel(), rcond=None)
     return K.reshape(shape)
@@ -502,7 +489,7 @@ def loss_landscape(
             unknown loss, or a bad center, span or n.
     """
     _choice(loss, LOSSES, "loss")
-    Xn, Yn = _grid(X, "the input"), _grid(Y, "the target")
+    Xn, Yn = _copy(X, "the input"), _copy(Y, "the target")
     shape = _two_weight_shape(Xn, Yn)
     if len(center) != 2 or not all(_is_real(c) and math.isfinite(c) for c in center):
         raise ValueError(f"center must be two finite numbers (w1, w2), got {center!r}")

@@ -353,7 +353,7 @@ def test_a_target_of_the_wrong_shape_is_explained():
 @pytest.mark.parametrize(
     ("X", "Y", "match"),
     [
-        (np.ones(8), np.ones(7), r"the input must be a 2-D grid, got shape \(8,\)"),
+        (np.ones(8), np.ones(7), r"the input must be a 2-D grid, got 1-D with shape \(8,\)"),
         (np.ones((6, 8)), np.full((6, 7), np.nan), r"target contains NaN or infinity \(first at row 0, "),
         (np.ones((1, 1)), np.ones((1, 1)), r"kernel 1x2 is larger than the padded input 1x1"),
         (np.array([["a", "b"]]), np.ones((1, 1)), r"the input must hold real numbers"),

@@ -1,0 +1,31 @@
+"""Checking the grids that enter the core, with one wording of each learner-facing message."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def as_grid(A: object, name: str, *, finite: bool = True) -> np.ndarray:
+    """A non-empty 2-D real array (numpy, nested lists or a tensor) -> float64 (H, W), a view if it can.
+
+    Raises:
+        ValueError: not real numbers, not 2-D, empty, or (with `finite`) NaN or infinity in a cell.
+    """
+    if isinstance(A, torch.Tensor):
+        A = A.detach().cpu().numpy()
+    a = np.asarray(A)
+    if a.dtype == object or a.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D grid, got {a.ndim}-D with shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape[0]}x{a.shape[1]})")
+    a = a.astype(np.float64, copy=False)
+    if finite and not np.isfinite(a).all():
+        i, j = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(
+            f"{name} contains NaN or infinity (first at row {i}, column {j}): "
+            "every cell needs a finite number"
+        )
+    return a
