@@ -1,11 +1,13 @@
 """Speed of convlab's corr2d against F.conv2d, the lesson's loop and a memory-bandwidth floor.
 
-Usage: python benchmarks/bench_core.py [--threads 1,2] [--quick]
+Usage: python benchmarks/bench_core.py [--threads 1,2] [--quick] [--targets-only]
 
 Every ratio compares timings taken in the same run, interleaved round by round (A, B, C, A, B, C,
-...) so that a busy machine slows every candidate alike; each cell is a median. "warm" timings
-repeat a call back to back; "cold" timings sleep between calls, as an app does between clicks,
-which is where a second torch thread costs most: waking it takes longer than the work.
+...) so that a busy machine slows every candidate alike; each cell is a median. In the table each
+timed call follows an untimed call of the same function, so every candidate starts from warm
+caches rather than from the previous candidate's leftovers. "cold" timings sleep between calls,
+as an app does between clicks, which is where a second torch thread costs most: waking it takes
+longer than the work.
 """
 
 from __future__ import annotations
@@ -43,18 +45,20 @@ class Row:
 
 
 def medians(fns: dict[str, Callable[[], object]], budget: float, max_rounds: int = 2000) -> dict[str, float]:
-    """Median seconds per call of each fn, timed round-robin for about `budget` seconds in all."""
+    """Median seconds per warm call of each fn, timed round-robin for about `budget` seconds in all."""
     for fn in fns.values():  # warm up: first calls allocate, pick kernels, fault pages in
         fn()
         fn()
     start = time.perf_counter()
     for fn in fns.values():
         fn()
+        fn()
     per_round = max(time.perf_counter() - start, 1e-7)
-    rounds = int(min(max_rounds, max(5, budget / per_round)))
+    rounds = int(min(max_rounds, max(7, budget / per_round)))
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            fn()  # untimed: brings this candidate's data back into cache
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
@@ -75,10 +79,12 @@ def cold_medians(fns: dict[str, Callable[[], object]], calls: int, gap: float) -
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def measure(H: int, W: int, h: int, w: int, budget: float, loop_runs: int) -> Row:
-    """corr2d (torch in, torch out, float32) against F.conv2d on ready 4-D views, one size."""
+def measure(
+    H: int, W: int, h: int, w: int, budget: float, loop_runs: int, dtype: torch.dtype = torch.float32
+) -> Row:
+    """corr2d (torch in, torch out) against F.conv2d on ready 4-D views, one size."""
     gen = torch.Generator().manual_seed(0)
-    X, K = torch.rand(H, W, generator=gen), torch.rand(h, w, generator=gen)
+    X, K = torch.rand(H, W, generator=gen, dtype=dtype), torch.rand(h, w, generator=gen, dtype=dtype)
     X4, K4 = X.view(1, 1, H, W), K.view(1, 1, h, w)
     fns: dict[str, Callable[[], object]] = {
         "ours": lambda: corr2d(X, K),
@@ -88,13 +94,15 @@ def measure(H: int, W: int, h: int, w: int, budget: float, loop_runs: int) -> Ro
     t = medians(fns, budget)
     loop = None
     if (H - h + 1) * (W - w + 1) <= LOOP_MAX_CELLS and loop_runs:
+        corr2d_loop(X[:8, :8], K[: min(h, 8), : min(w, 8)])  # the first call pays for setup
         runs = []
         for _ in range(loop_runs):
             t0 = time.perf_counter()
             corr2d_loop(X, K)
             runs.append(time.perf_counter() - t0)
         loop = statistics.median(runs)
-    return Row(f"{H}x{W} {h}x{w}", t["ours"], t["conv"], t["floor"], loop)
+    suffix = "" if dtype == torch.float32 else f" {str(dtype).removeprefix('torch.')}"
+    return Row(f"{H}x{W} {h}x{w}{suffix}", t["ours"], t["conv"], t["floor"], loop)
 
 
 def measure_lesson(budget: float) -> Row:
@@ -141,16 +149,20 @@ def check(name: str, value: float, limit: float, at_most: bool = True) -> bool:
     return ok
 
 
-def run(threads: int, quick: bool) -> None:
+def run(threads: int, quick: bool, targets_only: bool) -> None:
     torch.set_num_threads(threads)
     budget = 0.15 if quick else 0.6
     print(f"\n=== torch threads: {threads} (float32; corr2d torch in, torch out unless noted) ===")
     rows = [measure_lesson(budget)]
-    for H, W in SIZES:
-        for h, w in KERNELS:
+    for H, W in [(256, 256), (1024, 1024)] if targets_only else SIZES:
+        for h, w in [(3, 3)] if targets_only else KERNELS:
             if h > H or w > W:
                 continue  # no output at all: corr2d refuses, as F.conv2d does
-            rows.append(measure(H, W, h, w, budget, loop_runs=1 if quick else 3))
+            # the loop takes seconds at 256x256: a few runs where a target reads it, one elsewhere
+            few = not quick and (H <= 64 or (h, w) == (3, 3))
+            rows.append(measure(H, W, h, w, budget, loop_runs=3 if few else 1))
+    for size in () if targets_only else (256, 1024):  # integers and most numpy data compute in float64
+        rows.append(measure(size, size, 3, 3, budget, loop_runs=0, dtype=torch.float64))
     print_table(rows)
     by = {r.label: r for r in rows}
     big, mid, lesson = by["1024x1024 3x3"], by["256x256 3x3"], by["6x8 1x2 lesson, numpy"]
@@ -176,10 +188,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2", help="torch thread counts to run, e.g. 1 or 1,2")
     parser.add_argument("--quick", action="store_true", help="shorter timings, noisier medians")
+    parser.add_argument("--targets-only", action="store_true", help="only the rows the targets read")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, numpy {np.__version__}, {torch.backends.cpu.get_cpu_capability()}")
     for threads in (int(t) for t in args.threads.split(",")):
-        run(threads, args.quick)
+        run(threads, args.quick, args.targets_only)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@
 `corr2d` follows `torch.nn.functional.conv2d` to the letter for padding, stride and dilation, but
 on a single 2-D input and a single 2-D kernel. numpy in gives numpy out; torch in gives torch out
 with gradients flowing to both `X` and `K`.
+
+One result, three ways to compute it, picked by size (benchmarks/bench_core.py measures them):
+tiny numpy grids take one numpy einsum (no torch call at all), small ones one F.conv2d call, large
+ones h*w multiply-adds of shifted views of the input, because F.conv2d is slow on one channel.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeAlias
 
 import numpy as np
@@ -20,18 +24,18 @@ Array: TypeAlias = np.ndarray | torch.Tensor
 IntPair: TypeAlias = int | tuple[int, int]
 _Settings: TypeAlias = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 
-# Below this many output cells one F.conv2d call is cheapest; above it, h*w shifted multiply-adds
-# over strided views win, nearly whatever the kernel (measured in benchmarks/bench_core.py).
-# F.conv2d hands a float32 input of more than 20480 cells, or any kernel wider than 3x3, to
-# oneDNN, whose one-channel path pads the single output channel to 16 and so runs 5-20x slower
-# than one add_ per tap; float64 has no oneDNN path, but its im2col matrix (cells x taps) stops
-# fitting in cache a little later.
+# Tensors (or large numpy grids) with fewer output cells than this take one F.conv2d call; from
+# here on h*w shifted multiply-adds over strided views win, nearly whatever the kernel (measured
+# in benchmarks/bench_core.py). F.conv2d hands a float32 input of more than 20480 cells, or any
+# kernel larger than 3x3, to oneDNN, whose one-channel path is 2-6x slower than one add_ per tap
+# on large grids; float64 has no oneDNN path, but its im2col matrix (cells x taps) outgrows the
+# cache a little later.
 _SHIFTED_MIN_CELLS: dict[torch.dtype, int] = {torch.float32: 128 * 128, torch.float64: 181 * 181}
 
 # numpy in, numpy out, and at most this many multiply-adds (output cells x kernel taps): numpy
-# does the shifted multiply-adds itself. At this size a torch call's ~2 µs launch, not the
-# arithmetic, is the cost, and numpy's slicing and arithmetic launch ~10x cheaper.
-_NUMPY_MAX_WORK = 1 << 12
+# computes it in one einsum. At this size a torch call's ~2 µs launch and the numpy-torch round
+# trip, not the arithmetic, are the cost.
+_NUMPY_MAX_WORK = 1 << 13
 
 __all__ = [
     "CellExplanation",
@@ -64,6 +68,10 @@ def _pair(value: IntPair, name: str) -> tuple[int, int]:
 
 def _settings(padding: IntPair, stride: IntPair, dilation: IntPair) -> _Settings:
     """Validated ((ph, pw), (sh, sw), (dh, dw))."""
+    plain = type(padding) is int and type(stride) is int and type(dilation) is int
+    if plain and padding >= 0 and stride >= 1 and dilation >= 1:
+        # the usual call, answered in a fraction of the general path's ~2 µs
+        return (padding, padding), (stride, stride), (dilation, dilation)
     p, s, d = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
     if min(p) < 0:
         raise ValueError(f"padding must be 0 or more, got {padding!r}")
@@ -131,14 +139,10 @@ def _check_grid(shape: tuple[int, ...], name: str) -> None:
         raise ValueError(f"{name} is empty (shape {_fmt(tuple(shape))})")
 
 
-def _check_finite(total: float, values: Callable[[], np.ndarray], name: str) -> None:
-    """Refuse NaN and infinity, given the grid's sum and a way to get its cells as numpy.
-
-    A finite sum proves every cell finite (NaN and inf both poison it) in one reduction, ~3 µs on
-    a small grid against ~15 µs for an elementwise mask; only a sum that overflowed or a grid
-    that is truly bad pays for the mask.
-    """
-    if math.isfinite(total):
+def _check_finite(quick: bool, values: Callable[[], np.ndarray], name: str) -> None:
+    """Refuse NaN and infinity: `quick` is a cheap test that passes only finite grids, `values`
+    gives the cells as numpy for the exact test (when `quick` failed) and the error message."""
+    if quick:
         return
     bad = np.argwhere(~np.isfinite(values()))
     if len(bad):
@@ -166,22 +170,24 @@ def _as_array(A: object, name: str) -> np.ndarray:
         a = a.astype(np.float32)
     elif not a.dtype.isnative:  # torch refuses big-endian data
         a = a.astype(a.dtype.newbyteorder("="))
-    _check_finite(float(np.add.reduce(a, axis=None)), lambda: a, name)
+    # numpy's mask costs about what its sum does, and unlike the sum never warns on overflow.
+    _check_finite(bool(np.isfinite(a).all()), lambda: a, name)
     return a
 
 
-def _as_tensor(A: object, name: str) -> torch.Tensor:
-    """A 2-D real tensor, or anything numpy reads as one -> a checked float32 or float64 tensor.
+def _to_torch(a: np.ndarray) -> torch.Tensor:
+    """A checked array -> a tensor sharing its memory where torch allows it."""
+    if not a.flags.writeable or any(s < 0 or s % a.itemsize for s in a.strides):
+        # torch refuses negative strides (K[::-1]) and odd strides, and warns on read-only
+        # memory (np.asarray of a PIL image); a copy fixes all three.
+        a = a.copy()
+    return torch.from_numpy(a)
 
-    numpy data is shared with the tensor where torch allows it.
-    """
+
+def _as_tensor(A: object, name: str) -> torch.Tensor:
+    """A 2-D real tensor, or anything numpy reads as one -> a checked float32 or float64 tensor."""
     if not isinstance(A, torch.Tensor):
-        a = _as_array(A, name)
-        if not a.flags.writeable or any(s < 0 or s % a.itemsize for s in a.strides):
-            # torch refuses negative strides (K[::-1]) and odd strides, and warns on read-only
-            # memory (np.asarray of a PIL image); a copy fixes all three.
-            a = a.copy()
-        return torch.from_numpy(a)
+        return _to_torch(_as_array(A, name))
     if A.is_complex():
         raise ValueError(f"{name} must hold real numbers, got dtype {A.dtype}")
     _check_grid(A.shape, name)
@@ -189,23 +195,25 @@ def _as_tensor(A: object, name: str) -> torch.Tensor:
         return A.to(torch.float64)  # bools and integers: always finite, computed in float64
     T = A.float() if A.dtype in (torch.float16, torch.bfloat16) else A
     D = T.detach() if T.requires_grad else T
-    _check_finite(D.sum().item(), D.numpy, name)
+    # A finite sum proves every cell finite (NaN and inf poison it): ~3 µs on a small grid against
+    # ~15 µs for torch's elementwise mask. Only an overflowing sum or a bad grid needs the mask.
+    _check_finite(math.isfinite(D.sum().item()), D.numpy, name)
     return T
 
 
 def _correlate(X: Array, K: Array, padding: IntPair, stride: IntPair, dilation: IntPair, flip: bool) -> Array:
     """corr2d (flip=False) or conv2d (flip=True) after checking everything: (H, W), (h, w) -> (H', W')."""
-    settings = _settings(padding, stride, dilation)
-    if not (isinstance(X, torch.Tensor) or isinstance(K, torch.Tensor)):
+    torch_out = isinstance(X, torch.Tensor) or isinstance(K, torch.Tensor)
+    if torch_out:
+        Xt, Kt = _as_tensor(X, "the input"), _as_tensor(K, "the kernel")
+        settings = _settings(padding, stride, dilation)
+    else:  # numpy stays numpy while the grid is small, skipping the round trip through torch
         Xn, Kn = _as_array(X, "the input"), _as_array(K, "the kernel")
+        settings = _settings(padding, stride, dilation)
         out_shape = _output_shape(Xn.shape, Kn.shape, settings)
-        if out_shape[0] * out_shape[1] * Kn.size <= _NUMPY_MAX_WORK:
-            if Xn.dtype != Kn.dtype:
-                dtype = np.promote_types(Xn.dtype, Kn.dtype)
-                Xn, Kn = Xn.astype(dtype), Kn.astype(dtype)
+        if out_shape[0] * out_shape[1] * Kn.size <= _NUMPY_MAX_WORK:  # einsum promotes mixed dtypes
             return _corr2d_numpy(Xn, Kn[::-1, ::-1] if flip else Kn, settings, out_shape)
-        X, K = Xn, Kn  # checked: _as_tensor below only wraps them
-    Xt, Kt = _as_tensor(X, "the input"), _as_tensor(K, "the kernel")
+        Xt, Kt = _to_torch(Xn), _to_torch(Kn)
     (H, W), (h, w) = Xt.shape, Kt.shape
     Ho, Wo = _output_shape((H, W), (h, w), settings)
     if Xt.dtype != Kt.dtype:
@@ -224,7 +232,7 @@ def _correlate(X: Array, K: Array, padding: IntPair, stride: IntPair, dilation: 
         ).view(Ho, Wo)
     else:
         Y = _corr2d_shifted(Xt, Kt, settings, (Ho, Wo))
-    return Y if isinstance(X, torch.Tensor) or isinstance(K, torch.Tensor) else Y.numpy()
+    return Y if torch_out else Y.numpy()
 
 
 def corr2d(
@@ -280,29 +288,26 @@ def _corr2d_shifted(
     return Y
 
 
-def _corr2d_numpy(X: np.ndarray, K: np.ndarray, settings: _Settings, out_shape: tuple[int, int]) -> np.ndarray:
-    """The shifted multiply-adds in numpy, for small numpy grids: (H, W), (h, w) -> (H', W').
+def _corr2d_numpy(
+    X: np.ndarray, K: np.ndarray, settings: _Settings, out_shape: tuple[int, int]
+) -> np.ndarray:
+    """For small numpy grids: one einsum over a strided (H', W', h, w) view of every window.
 
-    numpy slices in ~0.2 µs where a torch call costs ~2 µs, so on a grid this small the whole
-    operation costs about one bare F.conv2d call.
+    A torch call costs ~2 µs before it does anything, so on a grid this small numpy's one C call
+    is faster; einsum also lets an overflow become inf quietly, as torch does, where numpy's
+    arithmetic would warn.
     """
     (ph, pw), (sh, sw), (dh, dw) = settings
-    Ho, Wo = out_shape
     if ph or pw:
         Xp = np.zeros((X.shape[0] + 2 * ph, X.shape[1] + 2 * pw), dtype=X.dtype)
         Xp[ph : ph + X.shape[0], pw : pw + X.shape[1]] = X
     else:
-        Xp = X
-    Y = None
-    for a, row in enumerate(K.tolist()):
-        for b, weight in enumerate(row):
-            window = Xp[a * dh : a * dh + sh * (Ho - 1) + 1 : sh, b * dw : b * dw + sw * (Wo - 1) + 1 : sw]
-            # a python float keeps float32 data float32; the first product is a fresh array
-            if Y is None:
-                Y = window * weight
-            else:
-                Y += window * weight
-    return Y
+        Xp = np.ascontiguousarray(X)  # a view below needs one plain buffer; free when it is one
+    r, c = Xp.strides
+    # windows[i, j] is the (h, w) patch that output cell (i, j) reads.
+    steps = (sh * r, sw * c, dh * r, dw * c)
+    windows = np.ndarray((*out_shape, *K.shape), Xp.dtype, buffer=Xp, strides=steps)
+    return np.einsum("ijab,ab->ij", windows, K)
 
 
 def conv2d(

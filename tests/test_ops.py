@@ -1,7 +1,8 @@
 """convlab.ops against independent references: F.conv2d, scipy's convolve2d, the lesson's loop, hand sums.
 
-corr2d has two computation paths (one F.conv2d call for small grids, shifted multiply-adds for
-large ones); every comparison runs on both, forced with `forced(path)`.
+corr2d has three computation paths: one F.conv2d call for small grids, shifted multiply-adds in
+torch for large ones, and the same multiply-adds in numpy for tiny numpy grids. Every comparison
+runs on each path that applies, forced with `forced(path)`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from hypothesis import strategies as st
 from convlab import ops
 from convlab.ops import CellExplanation, conv2d, corr2d, corr2d_loop, explain_cell, output_shape
 
-PATHS = ["conv2d", "shifted"]
+PATHS = ["conv2d", "shifted", "numpy"]
+TORCH_PATHS = ["conv2d", "shifted"]  # tensors in: the numpy path never applies
 
 LESSON_X = np.arange(9.0).reshape(3, 3)
 LESSON_K = np.array([[0.0, 1.0], [2.0, 3.0]])
@@ -41,13 +43,15 @@ STRIPES_EDGES = np.array([[0.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0]] * 6)
 
 @contextmanager
 def forced(path: str) -> Iterator[None]:
-    """Make corr2d take one path whatever the size: "conv2d" (one F.conv2d call) or "shifted"."""
-    old = ops._SHIFTED_MIN_CELLS
-    ops._SHIFTED_MIN_CELLS = dict.fromkeys(old, 0 if path == "shifted" else 1 << 62)
+    """Make corr2d take one path whatever the size: "conv2d" (one F.conv2d call), "shifted" (torch
+    multiply-adds) or "numpy" (numpy multiply-adds, for numpy in; tensors take their usual path)."""
+    old_cells, old_work = ops._SHIFTED_MIN_CELLS, ops._NUMPY_MAX_WORK
+    ops._SHIFTED_MIN_CELLS = dict.fromkeys(old_cells, 0 if path == "shifted" else 1 << 62)
+    ops._NUMPY_MAX_WORK = 1 << 62 if path == "numpy" else -1
     try:
         yield
     finally:
-        ops._SHIFTED_MIN_CELLS = old
+        ops._SHIFTED_MIN_CELLS, ops._NUMPY_MAX_WORK = old_cells, old_work
 
 
 def reference(X, K, padding=0, stride=1, dilation=1) -> np.ndarray:
@@ -83,7 +87,7 @@ def conv_cases(draw, max_side: int = 12, max_kernel: int = 5):
     return X, K, setting((ph, pw)), setting((sh, sw)), setting((dh, dw))
 
 
-LAYOUTS = ["contiguous", "transposed", "strided", "offset"]
+LAYOUTS = ["contiguous", "transposed", "strided", "view"]
 
 
 def laid_out(A: np.ndarray, layout: str, kind: str, dtype) -> np.ndarray | torch.Tensor:
@@ -94,7 +98,7 @@ def laid_out(A: np.ndarray, layout: str, kind: str, dtype) -> np.ndarray | torch
             return T.T.contiguous().T
         if layout == "strided":
             return torch.stack([T, T], dim=-1)[..., 0]
-        if layout == "offset":  # torch has no negative strides: a window into a larger grid instead
+        if layout == "view":  # torch has no negative strides: a window into a larger grid instead
             big = torch.zeros((T.shape[0] + 2, T.shape[1] + 3), dtype=dtype)
             big[1:-1, 2:-1] = T
             return big[1:-1, 2:-1]
@@ -104,7 +108,7 @@ def laid_out(A: np.ndarray, layout: str, kind: str, dtype) -> np.ndarray | torch
         return np.ascontiguousarray(a.T).T
     if layout == "strided":
         return np.repeat(a, 2, axis=1)[:, ::2]
-    if layout == "offset":  # negative strides, which torch.from_numpy refuses
+    if layout == "view":  # negative strides, which torch.from_numpy refuses
         return np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
     return a
 
@@ -117,7 +121,7 @@ def tolerance(dtype, X: np.ndarray, K: np.ndarray) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("path", PATHS)
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     case=conv_cases(),
     dtype=st.sampled_from(["float32", "float64"]),
@@ -127,6 +131,8 @@ def tolerance(dtype, X: np.ndarray, K: np.ndarray) -> dict[str, float]:
 )
 def test_corr2d_matches_f_conv2d(path, case, dtype, x_layout, k_layout, kinds):
     X, K, padding, stride, dilation = case
+    if path == "numpy":
+        kinds = ("numpy", "numpy")
     tdtype = getattr(torch, dtype) if kinds[0] == "torch" else np.dtype(dtype)
     kdtype = getattr(torch, dtype) if kinds[1] == "torch" else np.dtype(dtype)
     Xa, Ka = laid_out(X, x_layout, kinds[0], tdtype), laid_out(K, k_layout, kinds[1], kdtype)
@@ -171,11 +177,32 @@ def test_large_inputs_take_the_shifted_path_and_match(
     torch.testing.assert_close(Y, expected, **tol)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_small_inputs_take_one_f_conv2d_call(monkeypatch, dtype):
-    monkeypatch.setattr(ops, "_corr2d_shifted", lambda *a: pytest.fail("shifted path on a tiny input"))
-    Y = corr2d(stripes().astype(dtype), EDGE_K.astype(dtype))
-    np.testing.assert_array_equal(Y, STRIPES_EDGES)
+@pytest.mark.parametrize(
+    ("kind", "dtype", "shape", "kernel", "path"),
+    [
+        ("numpy", "float32", (6, 8), (1, 2), "numpy"),
+        ("numpy", "float64", (20, 20), (3, 3), "numpy"),
+        ("torch", "float32", (6, 8), (1, 2), "conv2d"),
+        ("numpy", "float32", (100, 100), (3, 3), "conv2d"),
+        ("torch", "float64", (150, 150), (5, 5), "conv2d"),
+        ("torch", "float32", (300, 300), (3, 3), "shifted"),
+        ("numpy", "float32", (300, 300), (3, 3), "shifted"),
+        ("torch", "float64", (200, 200), (3, 3), "shifted"),
+    ],
+)
+def test_each_size_takes_its_path(monkeypatch, kind, dtype, shape, kernel, path):
+    taken = []
+
+    def spy(name, fn):
+        return lambda *a, **kw: taken.append(name) or fn(*a, **kw)
+
+    monkeypatch.setattr(ops, "_corr2d_numpy", spy("numpy", ops._corr2d_numpy))
+    monkeypatch.setattr(ops, "_corr2d_shifted", spy("shifted", ops._corr2d_shifted))
+    monkeypatch.setattr(ops.F, "conv2d", spy("conv2d", F.conv2d))
+    X, K = np.ones(shape, dtype=dtype), np.ones(kernel, dtype=dtype)
+    Y = corr2d(*((torch.from_numpy(X), torch.from_numpy(K)) if kind == "torch" else (X, K)))
+    assert taken == [path]
+    assert as_numpy(Y).tolist() == np.full(output_shape(shape, kernel), np.prod(kernel), dtype=dtype).tolist()
 
 
 # --- true convolution -------------------------------------------------------------------------------
@@ -217,7 +244,7 @@ def test_conv2d_keeps_gradients_to_the_unflipped_kernel():
 
 # --- the lesson's loop and hand-computed cases --------------------------------------------------------
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", TORCH_PATHS)
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), H=st.integers(1, 9), W=st.integers(1, 9), h=st.integers(1, 4),
        w=st.integers(1, 4))
@@ -243,6 +270,17 @@ def test_lesson_examples_exactly(path, to):
     assert as_numpy(Y).tolist() == STRIPES_EDGES.tolist()
     # The horizontal-edge detector sees nothing in the transposed image.
     assert as_numpy(Y_T).tolist() == np.zeros((8, 5)).tolist()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("to", [np.asarray, torch.from_numpy])
+def test_output_never_shares_memory_with_the_input(path, to):
+    # A 1x1 kernel of 1 is the identity: the tempting shortcut would return the input itself.
+    X = to(LESSON_X.copy())
+    with forced(path):
+        Y = corr2d(X, to(np.ones((1, 1))))
+    Y[0, 0] = 100.0
+    assert X[0, 0] == 0.0
 
 
 HAND_CASES = [
@@ -282,7 +320,7 @@ def test_hand_computed_settings(path, X, K, kwargs, expected):
 
 # --- gradients --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", TORCH_PATHS)
 @settings(max_examples=30, deadline=None)
 @given(case=conv_cases(max_side=9, max_kernel=4), x_layout=st.sampled_from(LAYOUTS))
 def test_gradients_match_f_conv2d(path, case, x_layout):
@@ -299,7 +337,7 @@ def test_gradients_match_f_conv2d(path, case, x_layout):
     torch.testing.assert_close(gK, gK_ref)
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", TORCH_PATHS)
 @pytest.mark.parametrize(
     ("shape", "kernel", "kwargs"),
     [
@@ -318,7 +356,7 @@ def test_gradcheck(path, shape, kernel, kwargs):
         assert torch.autograd.gradcheck(lambda X, K: corr2d(X.T, K, **kwargs), (X, K))
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", TORCH_PATHS)
 def test_gradients_flow_to_whichever_side_is_a_tensor(path):
     X, K = stripes(), EDGE_K.copy()
     with forced(path):
@@ -336,7 +374,7 @@ def test_gradients_flow_to_whichever_side_is_a_tensor(path):
     assert gX.tolist() == expected_gX.tolist()
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", TORCH_PATHS)
 def test_learning_the_edge_kernel_as_in_the_lesson(path):
     """The lesson's training loop, with corr2d as the layer: the kernel that made Y comes back."""
     X = torch.from_numpy(stripes()).float()
@@ -345,7 +383,7 @@ def test_learning_the_edge_kernel_as_in_the_lesson(path):
     lr = 3e-2
     losses = []
     with forced(path):
-        for _ in range(40):
+        for _ in range(25):
             loss = ((Y - corr2d(X, K)) ** 2).sum()
             (grad,) = torch.autograd.grad(loss, K)
             with torch.no_grad():
@@ -421,11 +459,16 @@ def test_unusual_numpy_arrays_work_without_warnings(make):
     assert Y.tolist() == [[19.0, 25.0], [37.0, 43.0]]
 
 
-def test_finiteness_check_survives_an_overflowing_sum():
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("to", [np.asarray, torch.from_numpy])
+def test_huge_finite_values_are_data_and_overflow_quietly_to_inf(path, to):
     # The sum of these finite float32 cells overflows to inf; they are still valid data.
     X = np.full((3, 3), 3e38, dtype=np.float32)
-    Y = corr2d(X, np.full((1, 1), 0.5, dtype=np.float32))
-    np.testing.assert_array_equal(Y, np.full((3, 3), 1.5e38, dtype=np.float32))
+    with forced(path):
+        half = corr2d(to(X), to(np.full((1, 1), 0.5, dtype=np.float32)))
+        doubled = corr2d(to(X), to(np.ones((1, 2), dtype=np.float32)))  # as F.conv2d: inf, no warning
+    np.testing.assert_array_equal(half, np.full((3, 3), 1.5e38, dtype=np.float32))
+    np.testing.assert_array_equal(doubled, np.full((3, 2), np.inf, dtype=np.float32))
 
 
 # --- output_shape -----------------------------------------------------------------------------------
