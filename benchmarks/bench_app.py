@@ -394,36 +394,52 @@ def reference_latencies(browser: Browser, strokes: int) -> dict[str, list[float]
 
 # Counts changes of the loss curve's last epoch while sampling for `duration` ms; the curve's x array
 # is decoded only when Plotly holds a new one, so counting costs the page next to nothing.
+# The streaming loss chart's canvas (ui/loss_chart.py), inside its component's shadow root. It
+# carries data-last-epoch and data-draws.
+LOSS_CANVAS_JS = """function lossCanvas() {
+  const stack = [...document.querySelectorAll('.st-key-tr-loss_chart')];
+  while (stack.length) {
+    const node = stack.pop();
+    const found = node.querySelector('canvas.lc-canvas');
+    if (found) return found;
+    for (const child of node.querySelectorAll('*')) if (child.shadowRoot) stack.push(child.shadowRoot);
+  }
+  return null;
+}"""
+# Counts redraws that show a new last epoch, looking once per animation frame.
 CHART_UPDATES_JS = f"""(duration) => new Promise((resolve) => {{
-  {DECODE_FLAT_JS};
-  let seen = null, last = null, changes = 0, first = null;
+  {LOSS_CANVAS_JS};
+  let last = null, changes = 0, first = null;
   const look = () => {{
-    const gd = document.querySelector('.st-key-tr-loss_fig .js-plotly-plot');
-    if (!gd || !gd.data || !gd.data.length) return;
-    const x = gd.data[gd.data.length - 1].x;
-    if (x === seen) return;
-    seen = x;
-    const values = flat(x);
-    const now = values.length ? values[values.length - 1] : 0;
+    const canvas = lossCanvas();
+    if (!canvas || canvas.dataset.lastEpoch === undefined) return;
+    const now = Number(canvas.dataset.lastEpoch);
     if (first === null) first = now;
     else if (now !== last) changes += 1;
     last = now;
   }};
-  look();
   const t0 = performance.now();
-  const observer = new MutationObserver(look);
-  observer.observe(document.body, {{subtree: true, childList: true, attributes: true}});
-  setTimeout(() => {{
-    observer.disconnect();
+  const frame = () => {{
     look();
-    resolve({{changes, seconds: (performance.now() - t0) / 1000, first, last}});
-  }}, duration);
+    if (performance.now() - t0 < duration) requestAnimationFrame(frame);
+    else resolve({{changes, seconds: (performance.now() - t0) / 1000, first, last}});
+  }};
+  frame();
 }})"""
 
 
-def chart_updates(page: Page, url: str, seconds: float) -> dict[str, float]:
+def loss_chart_ready(page: Page, attribute: str) -> None:
+    """Wait until the loss chart's canvas has `attribute` (a data-* name in camelCase) above 0."""
+    script = f"(name) => {{ {LOSS_CANVAS_JS}; return Number(lossCanvas()?.dataset[name]) > 0; }}"
+    page.wait_for_function(script, arg=attribute, timeout=TIMEOUT_MS)
+
+
+SPEEDS = [1, 5, 20, 100, 1000]  # the Train page's speed slider, epochs per second
+
+
+def chart_updates(page: Page, url: str, seconds: float, speed: int = 1000) -> dict[str, float]:
     page.goto(f"{url}/train")
-    wait_drawn(page, "tr.loss_fig")
+    loss_chart_ready(page, "draws")
     wait_script_end(page)
     set_number(page, "tr.epochs", 100_000)
     page.wait_for_function(
@@ -433,19 +449,16 @@ def chart_updates(page: Page, url: str, seconds: float) -> dict[str, float]:
     slider = keyed(page, "tr.speed").get_by_role("slider")
     slider.focus()
     slider.press("End")
+    for _ in range(len(SPEEDS) - 1 - SPEEDS.index(speed)):
+        slider.press("ArrowLeft")
     page.wait_for_function(
         "() => document.querySelector('.st-key-tr-speed input[type=range]')?.getAttribute('aria-valuetext')"
-        " === '1000 epochs/s'",
+        f" === '{speed} epochs/s'",
         timeout=TIMEOUT_MS,
     )
     wait_script_end(page)
     keyed(page, "tr.play").get_by_role("button").click()
-    page.wait_for_function(
-        f"""() => {{ {DECODE_FLAT_JS};
-              const gd = document.querySelector('.st-key-tr-loss_fig .js-plotly-plot');
-              return !!gd && gd.data.length > 0 && flat(gd.data[gd.data.length - 1].x).length > 0; }}""",
-        timeout=TIMEOUT_MS,
-    )
+    loss_chart_ready(page, "lastEpoch")
     result = page.evaluate(CHART_UPDATES_JS, seconds * 1000)
     keyed(page, "tr.pause").get_by_role("button").click()
     epochs = (result["last"] or 0) - (result["first"] or 0)

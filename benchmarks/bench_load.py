@@ -232,7 +232,7 @@ async def trainer(browser: Browser, url: str, user: User, start: Start) -> None:
     try:
         page = await context.new_page()
         try:
-            await open_page(page, f"{url}/train", "tr-loss_fig", user)
+            await open_page(page, f"{url}/train", "tr-landscape", user)
         except Exception:
             await start.barrier.abort()
             raise

@@ -11,10 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.colors import get_colorscale
 
 from convlab.training import Landscape
 
-__all__ = ["ACCENT", "grid_heatmap", "loss_curve_figure", "loss_landscape_figure"]
+__all__ = ["ACCENT", "DIVERGING_SCALE", "grid_heatmap", "loss_curve_data", "loss_curve_figure",
+           "loss_landscape_figure"]
 
 # Gold from the IBM colour-blind-safe palette: stands out on red, blue, white and black cells.
 ACCENT = "#FFB000"
@@ -22,8 +25,16 @@ _HALO = "rgba(0,0,0,0.75)"
 # Runs cycle through colour-blind-safe colours by position, so each keeps its colour as runs are added.
 _RUN_COLOURS = ("#648FFF", "#DC267F", "#FE6100", "#785EF0", "#009E73", "#56B4E9")
 
+# Resolved here, as Plotly's validators would: plotly.js has its own "RdBu", with grey in the middle.
+_RDBU = get_colorscale("RdBu")
+_VIRIDIS = get_colorscale("Viridis")
+# The heatmaps' diverging scale as (position, colour) stops from -zmax (0) to +zmax (1): blue, white, red.
+DIVERGING_SCALE = [[round(1.0 - pos, 10), colour] for pos, colour in reversed(_RDBU)]
 _MAX_TICKS = 16  # more tick labels per side than this overlap on a projector
 _MAX_TEXT_CELLS = 400  # beyond 20x20 the numbers are noise; the colour carries the picture
+# Each click target is an SVG marker the browser redraws on every rerun: 4,000 of them took a 64x64
+# stroke from 342 to 862 ms in the app benchmark. Above 32x32, cells are picked by number instead.
+MAX_CLICK_CELLS = 1024
 _MIN_FONT = 10  # px; smaller text is unreadable from the back of a classroom
 _MAX_FONT = 24
 # Width a page column usually gives a chart; only used to size text and the default height, since
@@ -97,6 +108,34 @@ def _as_grid(Z: np.ndarray) -> np.ndarray:
     return a
 
 
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A go.Figure of plain-dict traces and layout, with the default template, built unvalidated.
+
+    Validation deep-copies every property and the template through Plotly's validators: 17 ms for
+    an 8x7 heatmap against 5 ms unvalidated, with the same JSON. The builders' dicts are checked
+    against the validating constructor in the tests instead, once, not on every rerun.
+    """
+    name = pio.templates.default
+    template = pio.templates[name].to_plotly_json() if name else {}
+    layout = {"template": template, **_pruned(layout)}
+    return go.Figure(data=[_pruned(trace) for trace in data], layout=layout, _validate=False)
+
+
+def _pruned(spec: dict) -> dict:
+    """`spec` without None values and empty lists, at any depth, as Plotly's validation leaves it."""
+    out = {}
+    for key, value in spec.items():
+        if isinstance(value, dict):
+            value = _pruned(value)
+        elif isinstance(value, list):
+            if not value:
+                continue
+            value = [_pruned(v) if isinstance(v, dict) else v for v in value]
+        if value is not None:
+            out[key] = value
+    return out
+
+
 def grid_heatmap(
     Z: np.ndarray,
     *,
@@ -108,6 +147,7 @@ def grid_heatmap(
     zmax: float | None = None,
     diverging: bool = True,
     height: int | None = None,
+    clickable: bool = False,
 ) -> go.Figure:
     """A heatmap of an (H, W) grid: row 0 on top, square cells, the value written in each cell.
 
@@ -115,8 +155,9 @@ def grid_heatmap(
     max|Z|) or grayscale (0 black, 1 white, as the lesson's "white and black image"). Values are
     written when `show_values`, the grid has at most 400 cells and the text fits (the colour bar
     shows otherwise). `highlight` (H, W) bool outlines each True cell (the window of an explained
-    output cell) and `marker` (i, j) outlines one cell, both in ACCENT. A transparent scatter point
-    sits on each cell centre with customdata [i, j], so a page's click selection reports the cell.
+    output cell) and `marker` (i, j) outlines one cell, both in ACCENT. When `clickable` and the grid
+    has at most MAX_CLICK_CELLS cells, a transparent scatter point sits on each cell centre with
+    customdata [i, j], so a page's click selection reports the cell.
 
     Raises:
         ValueError: Z not a finite 2-D grid, a highlight of another shape, a marker outside the
@@ -147,7 +188,7 @@ def grid_heatmap(
 
     if diverging:
         top = float(zmax) if zmax is not None else float(np.abs(Z).max()) or 1.0  # all zero: any range
-        colours = {"colorscale": "RdBu", "reversescale": True, "zmid": 0.0, "zmin": -top, "zmax": top}
+        colours = {"colorscale": _RDBU, "reversescale": True, "zmid": 0.0, "zmin": -top, "zmax": top}
     else:
         colours = {
             "colorscale": [[0.0, "black"], [1.0, "white"]],
@@ -177,24 +218,9 @@ def grid_heatmap(
         heatmap["texttemplate"] = "%{text}"
         # Font colour is left to Plotly's "auto", which picks black or white against each cell.
         heatmap["textfont"] = {"size": round(font)}
-    rows, cols = np.divmod(np.arange(H * W), W)
-    # Streamlit's on_select reports scatter points only; hoverdistance=-1 makes a click anywhere
-    # in a cell select its centre. The same hover label as the heatmap, whichever trace wins.
-    centres = {
-        "type": "scatter",
-        "x": cols,
-        "y": rows,
-        "mode": "markers",
-        "marker": {"color": "rgba(0,0,0,0)", "size": max(6.0, 0.8 * cell_px)},
-        "selected": {"marker": {"opacity": 0.0}},
-        "unselected": {"marker": {"opacity": 0.0}},
-        "customdata": np.stack([rows, cols], axis=1),
-        # customdata must stay [i, j] for the pages, so the value for the label travels as text.
-        "text": full.ravel().astype(str),
-        "hovertemplate": "row %{customdata[0]}, col %{customdata[1]}: %{text}<extra></extra>",
-        "showlegend": False,
-        "name": "cells",
-    }
+    data = [heatmap]
+    if clickable and H * W <= MAX_CLICK_CELLS:
+        data.append(_click_targets(full, cell_px))
     cells = [(int(i), int(j), 4, "highlight") for i, j in np.argwhere(mask)]
     if marker is not None:
         cells.append((int(marker[0]), int(marker[1]), 6, "marker"))
@@ -226,7 +252,30 @@ def grid_heatmap(
             "constrain": "domain",
         },
     }
-    return go.Figure(data=[heatmap, centres], layout=layout)
+    return _figure(data, layout)
+
+
+def _click_targets(full: np.ndarray, cell_px: float) -> dict:
+    """An invisible scatter trace with a point on each cell centre of an (H, W) grid, customdata [i, j]."""
+    H, W = full.shape
+    rows, cols = np.divmod(np.arange(H * W), W)
+    # Streamlit's on_select reports scatter points only; hoverdistance=-1 makes a click anywhere
+    # in a cell select its centre. The same hover label as the heatmap, whichever trace wins.
+    return {
+        "type": "scatter",
+        "x": cols,
+        "y": rows,
+        "mode": "markers",
+        "marker": {"color": "rgba(0,0,0,0)", "size": max(6.0, 0.8 * cell_px)},
+        "selected": {"marker": {"opacity": 0.0}},
+        "unselected": {"marker": {"opacity": 0.0}},
+        "customdata": np.stack([rows, cols], axis=1),
+        # customdata must stay [i, j] for the pages, so the value for the label travels as text.
+        "text": full.ravel().astype(str),
+        "hovertemplate": "row %{customdata[0]}, col %{customdata[1]}: %{text}<extra></extra>",
+        "showlegend": False,
+        "name": "cells",
+    }
 
 
 def _highlight_mask(highlight: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -263,6 +312,43 @@ def _decimate(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
+_START_MESSAGE = "Press Play or Step to start training"
+
+
+def loss_curve_data(
+    runs: Sequence[tuple[str, Sequence[float]]],
+    *,
+    log_y: bool = False,
+    target_loss: float | None = None,
+) -> dict:
+    """The loss curves as plain JSON data: runs [{label, color, x, y, last}], log, target, empty, message.
+
+    x holds epochs (from 1) and y their losses, after the rules `loss_curve_figure` states
+    (non-finite and, on a log scale, non-positive losses left out; at most 2000 points per run).
+    The streaming chart of the Train page draws exactly these numbers.
+
+    Raises:
+        ValueError: a negative or non-finite target_loss.
+    """
+    if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
+        raise ValueError(f"the target loss must be a finite number, 0 or more, got {target_loss!r}")
+    curves = []
+    for k, (label, losses) in enumerate(runs):
+        y = np.asarray(losses, dtype=np.float64).ravel()
+        x = np.arange(1, y.size + 1)
+        keep = np.isfinite(y) & (y > 0) if log_y else np.isfinite(y)
+        x, y = _decimate(x[keep], y[keep])
+        curves.append({"label": str(label), "color": _RUN_COLOURS[k % len(_RUN_COLOURS)], "x": x.tolist(),
+                       "y": y.tolist(), "last": k == len(runs) - 1})
+    return {
+        "runs": curves,
+        "log": bool(log_y),
+        "target": None if target_loss is None else float(target_loss),
+        "empty": all(not c["x"] for c in curves),
+        "message": _START_MESSAGE,
+    }
+
+
 def loss_curve_figure(
     runs: Sequence[tuple[str, Sequence[float]]],
     *,
@@ -280,23 +366,18 @@ def loss_curve_figure(
     Raises:
         ValueError: a negative or non-finite target_loss.
     """
-    if target_loss is not None and not (math.isfinite(target_loss) and target_loss >= 0):
-        raise ValueError(f"the target loss must be a finite number, 0 or more, got {target_loss!r}")
+    data = loss_curve_data(runs, log_y=log_y, target_loss=target_loss)
     traces = []
-    for k, (label, losses) in enumerate(runs):
-        y = np.asarray(losses, dtype=np.float64).ravel()
-        x = np.arange(1, y.size + 1)
-        keep = np.isfinite(y) & (y > 0) if log_y else np.isfinite(y)
-        x, y = _decimate(x[keep], y[keep])
-        last = k == len(runs) - 1
+    for curve in data["runs"]:
+        x, y, last = np.asarray(curve["x"], dtype=np.int64), np.asarray(curve["y"]), curve["last"]
         traces.append(
             {
                 "type": "scatter",
                 "x": x,
                 "y": y,
-                "name": str(label),
+                "name": curve["label"],
                 "mode": "lines+markers" if y.size <= 60 else "lines",
-                "line": {"color": _RUN_COLOURS[k % len(_RUN_COLOURS)], "width": 3.5 if last else 1.5},
+                "line": {"color": curve["color"], "width": 3.5 if last else 1.5},
                 "marker": {"size": 7 if last else 4},
                 "opacity": 1.0 if last else 0.55,
                 # The run's name shows in the label's side box, so no label text is parsed as a template.
@@ -324,7 +405,7 @@ def loss_curve_figure(
         layout["yaxis"]["showticklabels"] = False
         layout["annotations"].append(
             {
-                "text": "Press Play or Step to start training",
+                "text": _START_MESSAGE,
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0.5,
@@ -349,7 +430,7 @@ def loss_curve_figure(
                 "name": "target",
             }
         )
-    return go.Figure(data=traces, layout=layout)
+    return _figure(traces, layout)
 
 
 def _path_array(path: np.ndarray | None) -> np.ndarray:
@@ -405,7 +486,7 @@ def loss_landscape_figure(
             "z": np.sqrt(landscape.loss),
             "customdata": landscape.loss,
             "hovertemplate": "w1 %{x:.3f}, w2 %{y:.3f}<br>loss %{customdata:.4~g}<extra></extra>",
-            "colorscale": "Viridis",
+            "colorscale": _VIRIDIS,
             "ncontours": 24,
             "contours": {"coloring": "heatmap", "showlines": True},
             "line": {"color": "rgba(255,255,255,0.35)", "width": 1},
@@ -448,8 +529,9 @@ def loss_landscape_figure(
     axis = {"constrain": "domain", "showgrid": False, "zeroline": False}
     layout = {
         "height": height or 480,
-        "margin": {"l": 56, "r": 12, "t": 12, "b": 44},
-        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        # The legend sits below the w1 axis title, in a bottom margin made for both.
+        "margin": {"l": 56, "r": 12, "t": 12, "b": 96},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
         "hovermode": "closest",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "paper_bgcolor": "rgba(0,0,0,0)",
@@ -462,7 +544,7 @@ def loss_landscape_figure(
             "scaleratio": 1,
         },
     }
-    return go.Figure(data=traces, layout=layout)
+    return _figure(traces, layout)
 
 
 def _point(w: tuple[float, float], name: str, symbol: str, colour: str, size: int) -> dict:

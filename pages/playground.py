@@ -1,13 +1,14 @@
 """Playground: paint an input and a kernel, see their cross-correlation live, explain any output cell."""
 
 import dataclasses
+import functools
 
 import numpy as np
 import streamlit as st
 
 from convlab import conv2d, corr2d, corr2d_loop, explain_cell, output_shape
 from convlab.export import kernel_to_json, pytorch_snippet, to_csv, to_png
-from convlab.figures import grid_heatmap
+from convlab.figures import MAX_CLICK_CELLS, grid_heatmap
 from convlab.images import IMAGES, image_preset, load_image, resize_grid, to_rgb, transform
 from convlab.kernels import KERNELS, kernel_preset
 from ui import share
@@ -216,8 +217,8 @@ def output_panel(state: share.PlaygroundState) -> np.ndarray | None:
     (ph, pw), (sh, sw), (dh, dw) = state.padding, state.stride, state.dilation
     st.markdown(_formula("H", X.shape[0], K.shape[0], ph, sh, dh) + "  \n"
                 + _formula("W", X.shape[1], K.shape[1], pw, sw, dw))
-    event = st.plotly_chart(grid_heatmap(Y, marker=state.cell), on_select="rerun", selection_mode="points",
-                            config=PLOT_CONFIG, key="pg.output")
+    event = st.plotly_chart(grid_heatmap(Y, marker=state.cell, clickable=True), on_select="rerun",
+                            selection_mode="points", config=PLOT_CONFIG, key="pg.output")
     points = event.selection.points if event else []
     if points:
         picked = (round(points[0]["y"]), round(points[0]["x"]))
@@ -225,7 +226,8 @@ def output_panel(state: share.PlaygroundState) -> np.ndarray | None:
             ss["pg.last_pick"] = picked
             ss[ws.CELL[0]], ss[ws.CELL[1]] = picked
             st.rerun()  # the input's window highlight was drawn before this click was known
-    st.caption("Click an output cell to see how it is computed. Red is positive, blue negative.")
+    how = ("Click an output cell" if Y.size <= MAX_CLICK_CELLS else "Pick an output row and column below")
+    st.caption(f"{how} to see how it is computed. Red is positive, blue negative.")
     return Y
 
 
@@ -289,27 +291,34 @@ def _sample_photo() -> np.ndarray:
 
 def export_panel(state: share.PlaygroundState, Y: np.ndarray | None, link_ok: bool) -> None:
     """Show the code, downloads, and the share link."""
-    with st.expander("Show the code"):
-        st.markdown("The lesson's loop, which the app checks itself against:")
-        show_source(corr2d_loop)
-        st.markdown("The same numbers from PyTorch, runnable as it is:")
-        snippet = pytorch_snippet(state.X, state.K, padding=state.padding, stride=state.stride,
-                                  dilation=state.dilation, bias=state.bias, mode=state.mode)
-        st.code(snippet, language="python")
+    snippet = functools.partial(pytorch_snippet, state.X, state.K, padding=state.padding, stride=state.stride,
+                                dilation=state.dilation, bias=state.bias, mode=state.mode)
+    # Tracked, so that a closed expander costs nothing: highlighting code is slow in the browser.
+    code = st.expander("Show the code", key="pg.show_code", on_change="rerun")
+    if code.open:
+        with code:
+            st.markdown("The lesson's loop, which the app checks itself against:")
+            show_source(corr2d_loop)
+            st.markdown("The same numbers from PyTorch, runnable as it is:")
+            st.code(snippet(), language="python")
+    # Files are made only when clicked (callables), and a click does not rerun the page.
     cols = st.columns(4)
     if Y is not None:
-        cols[0].download_button("Output CSV", to_csv(Y), "output.csv", "text/csv", key="pg.dl_csv")
-        cols[1].download_button("Output PNG", to_png(Y, scale=max(1, 256 // max(Y.shape))), "output.png",
-                                "image/png", key="pg.dl_png")
-    cols[2].download_button("Kernel JSON", kernel_to_json(state.K, mode=state.mode), "kernel.json",
-                            "application/json", key="pg.dl_kernel")
+        cols[0].download_button("Output CSV", functools.partial(to_csv, Y), "output.csv", "text/csv",
+                                key="pg.dl_csv", on_click="ignore", icon=":material/download:")
+        cols[1].download_button("Output PNG", functools.partial(to_png, Y, scale=max(1, 256 // max(Y.shape))),
+                                "output.png", "image/png", key="pg.dl_png", on_click="ignore",
+                                icon=":material/download:")
+    cols[2].download_button("Kernel JSON", functools.partial(kernel_to_json, state.K, mode=state.mode),
+                            "kernel.json", "application/json", key="pg.dl_kernel", on_click="ignore",
+                            icon=":material/download:")
     cols[3].download_button("PyTorch snippet", snippet, "convlab_snippet.py", "text/x-python",
-                            key="pg.dl_snippet")
+                            key="pg.dl_snippet", on_click="ignore", icon=":material/download:")
     if link_ok:
-        st.caption("🔗 The address bar now holds a share link that restores exactly this state.")
+        st.caption(":material/link: The address bar now holds a share link that restores exactly this state.")
     else:
-        st.caption("🔗 This state is too large for a share link (an uploaded picture with many shades); "
-                   "the address bar keeps the last state that fit.")
+        st.caption(":material/link_off: This state is too large for a share link (an uploaded picture with "
+                   "many shades); the address bar keeps the last state that fit.")
 
 
 def playground() -> None:
@@ -317,8 +326,9 @@ def playground() -> None:
     st.title("Playground")
     st.caption("Paint the input, edit the kernel, and watch the cross-correlation follow every change.")
     note = ss.pop(ws.NOTE, None)
+    slot = st.container()  # always there, so a note does not shift (and remount) everything below it
     if note:
-        getattr(st, note[0])(note[1])
+        getattr(slot, note[0])(note[1])
     settings_row()
     state = ws.current()
     ws.clamp_cell(state)

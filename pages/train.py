@@ -1,15 +1,19 @@
 """Train a kernel: learn a kernel from an input and a target, watching the loss as it streams."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
 from convlab import corr2d
-from convlab.figures import grid_heatmap, loss_curve_figure, loss_landscape_figure
+from convlab.figures import grid_heatmap, loss_landscape_figure
 from convlab.images import IMAGES, image_preset, resize_grid
 from convlab.kernels import KERNELS, kernel_preset
 from convlab.training import TrainConfig, make_target
 from ui import share
 from ui import training_session as ts
+from ui.grid_view import grid_view
+from ui.loss_chart import loss_chart
 from ui.paint_grid import paint_grid
 from ui.state import default, require_entry_script
 from ui.widgets import number_grid_editor
@@ -21,7 +25,6 @@ PLOT_CONFIG = {"displayModeBar": False}
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 SPEEDS = {1: "1 epoch/s", 5: "5 epochs/s", 20: "20 epochs/s", 100: "100 epochs/s", 1000: "1000 epochs/s"}
 TICK = 0.05  # seconds between loss-chart updates at full speed: 20 updates per second
-SLOW_TICK = 0.5  # seconds between updates of the kernels, prediction and landscape while playing
 TARGETS = {
     "preset": "A hidden preset kernel",
     "kernel": "A kernel I type in",
@@ -147,39 +150,29 @@ def controls() -> None:
 
 
 def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
-    """What changes while training, redrawn by fragments: the loss often, the kernels less often.
+    """What changes while training, in one fragment that trains and redraws on every tick.
 
-    Each plotly figure costs ~10 ms to build and send, so the fast fragment that trains and streams
-    the loss holds only the loss chart; kernels, prediction and landscape refresh a few times a second.
+    Streamlit mounts a Plotly chart afresh whenever its figure changes, and inside a ticking
+    fragment a changed chart keeps being remounted on later ticks: that work starved the ticks
+    (3-4 loss updates a second). So everything live is drawn by canvas components that redraw in
+    place, and the loss landscape (Plotly) is drawn by full reruns: Step, Pause and the end of a run.
     """
     speed = int(ss.get("tr.speed", 20))
     interval = max(TICK, 1.0 / speed)
-    per_tick = max(1, round(speed * interval))
 
     @st.fragment(run_every=interval if run.running else None)
-    def progress() -> None:
+    def live() -> None:
         run_now = ts.current()
         if run_now.running:
-            run_now.advance(per_tick)
+            run_now.advance(run_now.epochs_due(speed, time.monotonic(), interval))
             if not run_now.running:
-                st.rerun(scope="app")  # the run ended on its own: stop both timers
+                st.rerun(scope="app")  # the run ended on its own: stop the timer, redraw the landscape
         _draw_progress(run_now)
+        _draw_grids(run_now, K_true)
 
-    @st.fragment(run_every=SLOW_TICK if run.running else None)
-    def kernels() -> None:
-        _draw_kernels(ts.current(), K_true)
-
-    progress()
-    kernels()
-    answer, target = st.columns(2)
-    known = K_true is not None
-    answer.plotly_chart(grid_heatmap(K_true if known else run.best_kernel, decimals=3, height=170,
-                                     title="true kernel" if known else "best kernel (least squares)"),
-                        config=PLOT_CONFIG, key="tr.answer")
-    target.plotly_chart(grid_heatmap(run.Y, title="target Y", height=260), config=PLOT_CONFIG,
-                        key="tr.target_fig")
+    live()
     if np.prod(run.config.kernel_shape) == 2 and not run.config.bias:
-        st.fragment(run_every=SLOW_TICK if run.running else None)(_landscape)(K_true)
+        _landscape(run, K_true)
 
 
 def _draw_progress(run: ts.Run) -> None:
@@ -196,34 +189,44 @@ def _draw_progress(run: ts.Run) -> None:
         st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
     runs = [*ss.get(ts.EARLIER, []), (run.label, run.losses)]
     chart, printout = st.columns([3, 2], gap="medium")
-    figure = loss_curve_figure(runs, log_y=bool(ss.get("tr.log")), target_loss=run.target_loss or None,
-                               height=300)
-    chart.plotly_chart(figure, config=PLOT_CONFIG, key="tr.loss_fig")
+    with chart:
+        loss_chart(runs, key="tr.loss_chart", log_y=bool(ss.get("tr.log")),
+                   target_loss=run.target_loss or None, height=300)
     lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" for s in run.steps[-10:]]
     printout.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None)
 
 
-def _draw_kernels(run: ts.Run, K_true: np.ndarray | None) -> None:
-    learned, grad, pred = st.columns(3)
-    learned.plotly_chart(grid_heatmap(run.trainer.weight, title="learned kernel", decimals=3, height=170),
-                         config=PLOT_CONFIG, key="tr.learned")
-    if run.config.bias:
-        learned.caption(f"bias = {run.trainer.bias:.4g}")
-    if run.steps:
-        grad.plotly_chart(grid_heatmap(run.steps[-1].grad, title="gradient of the last update", decimals=3,
-                                       height=170), config=PLOT_CONFIG, key="tr.grad")
-    pred.plotly_chart(grid_heatmap(run.trainer.predict(), title="prediction Ŷ", height=260),
-                      config=PLOT_CONFIG, key="tr.pred")
+def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
+    """The goal beside the progress: true (or best) kernel, learned kernel, gradient; target, prediction."""
+    known = K_true is not None
+    answer, learned, grad = st.columns(3)
+    with answer:
+        grid_view(K_true if known else run.best_kernel, key="tr.answer", decimals=3, max_height=150,
+                  title="true kernel" if known else "best kernel (least squares)")
+    with learned:
+        grid_view(run.trainer.weight, key="tr.learned", title="learned kernel", decimals=3, max_height=150)
+        if run.config.bias:
+            st.caption(f"bias = {run.trainer.bias:.4g}")
+    with grad:
+        if run.steps:
+            grid_view(run.steps[-1].grad, key="tr.grad", title="gradient of the last update", decimals=3,
+                      max_height=150)
+    target, pred = st.columns(2)
+    with target:
+        grid_view(run.Y, key="tr.target_fig", title="target Y", max_height=240)
+    with pred:
+        grid_view(run.trainer.predict(), key="tr.pred", title="prediction Ŷ", max_height=240)
 
 
-def _landscape(K_true: np.ndarray | None) -> None:
-    run = ts.current()
+def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
     st.subheader("The loss landscape over the two weights")
     path = np.array([run.trainer.initial_weight.ravel(), *(s.weight.ravel() for s in run.steps)])
     true = tuple(K_true.ravel()) if K_true is not None and K_true.size == 2 else None
     fig = loss_landscape_figure(run.landscape, path=path, optimum=tuple(run.best_kernel.ravel()),
                                 true_weight=true, height=420)
     st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.landscape")
+    if run.running:
+        st.caption("The path shows where Play was pressed; Pause or the end of the run draws the rest.")
 
 
 def train_page() -> None:

@@ -225,3 +225,21 @@ def test_numbers_so_large_they_overflow_get_a_message_not_a_crash():
     at.run()
     assert not at.exception
     assert any("overflow" in e.value for e in at.error)
+
+
+def test_show_the_code_renders_only_when_open_and_downloads_are_made_on_click():
+    at = _app()
+    assert [c.value for c in at.code if c.value.startswith("def corr2d_loop")] == []  # closed: nothing built
+    at.session_state["pg.show_code"] = True
+    at.run()
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert any(c.startswith("def corr2d_loop(X, K):") for c in codes)
+    snippet = next(c for c in codes if "import torch" in c)
+    scope: dict = {}
+    exec(snippet, scope)  # the snippet prints; it must also leave Y equal to the page's output
+    np.testing.assert_allclose(np.asarray(scope["Y"]).reshape(corr2d(_X(at), _K(at)).shape),
+                               corr2d(_X(at), _K(at)), atol=1e-5)
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert set(buttons) == {"Output CSV", "Output PNG", "Kernel JSON", "PyTorch snippet"}
+    assert all(b.deferred_file_id and b.ignore_rerun for b in buttons.values())  # no rerun, no work per rerun

@@ -127,3 +127,17 @@ def test_noise_and_bias_and_a_larger_hidden_kernel():
     at.button(key="tr.step").click().run()
     assert _run(at).trainer.epoch == 1
     assert not at.exception
+
+
+def test_playing_pays_epochs_by_the_clock_and_never_lurches_after_a_stall():
+    from ui.training_session import Run
+
+    X = image_preset("stripes")
+    Y = corr2d(X, np.array([[1.0, -1.0]]))
+    run = Run(X=X, Y=Y, config=TrainConfig(), trainer=KernelTrainer(X, Y, TrainConfig()))
+    tick = 0.05
+    assert run.epochs_due(1000, now=10.0, tick=tick) == 50  # the first tick: one tick's worth
+    assert run.epochs_due(1000, now=10.2, tick=tick) == 200  # a late tick pays for the time it waited
+    assert run.epochs_due(1000, now=99.0, tick=tick) == 200  # a long stall pays four ticks at most
+    due = [run.epochs_due(5, now=99.0 + 0.05 * k, tick=tick) for k in range(1, 21)]
+    assert sum(due) == 5 and set(due) == {0, 1}  # 5 epochs/s over one second, fractions carried

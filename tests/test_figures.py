@@ -8,9 +8,42 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from convlab.figures import ACCENT, grid_heatmap, loss_curve_figure, loss_landscape_figure
+from convlab import figures
+from convlab.figures import ACCENT
 from convlab.ops import corr2d
 from convlab.training import KernelTrainer, TrainConfig, loss_landscape
+
+
+def validated(builder):
+    """`builder`, its figure also built by Plotly's validating constructor, the two JSONs compared.
+
+    The builders skip validation for speed; this catches any property or value Plotly would reject,
+    and the tests read the validated figure, where Plotly has resolved its properties.
+    """
+
+    def build(*args, **kwargs) -> go.Figure:
+        made = []
+        fast_figure = figures._figure
+
+        def both(data: list[dict], layout: dict) -> go.Figure:
+            made.append(go.Figure(data=data, layout=layout))  # raises ValueError on anything invalid
+            return fast_figure(data, layout)
+
+        figures._figure = both
+        try:
+            fast = builder(*args, **kwargs)
+        finally:
+            figures._figure = fast_figure
+        (checked,) = made
+        assert json.loads(checked.to_json()) == json.loads(fast.to_json())
+        return checked
+
+    return build
+
+
+grid_heatmap = validated(figures.grid_heatmap)
+loss_curve_figure = validated(figures.loss_curve_figure)
+loss_landscape_figure = validated(figures.loss_landscape_figure)
 
 
 def lesson_data() -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +82,8 @@ def test_fig_to_json_works_for_every_figure():
 def test_heatmap_holds_the_grid_with_row_0_on_top_and_square_cells():
     _, Y = lesson_data()
     fig = grid_heatmap(Y)
-    heatmap, cells = fig.data
-    assert isinstance(heatmap, go.Heatmap) and isinstance(cells, go.Scatter)
+    (heatmap,) = fig.data  # no click targets unless asked for
+    assert isinstance(heatmap, go.Heatmap)
     np.testing.assert_array_equal(heatmap.z, Y)
     assert list(heatmap.x) == list(range(7)) and list(heatmap.y) == list(range(6))
     assert tuple(fig.layout.yaxis.range) == (5.5, -0.5)  # reversed: row 0 at the top
@@ -79,19 +112,20 @@ def test_heatmap_decimals_zero_and_negative_zero():
 
 def test_heatmap_hover_shows_full_precision_on_both_traces():
     Z = np.array([[0.1 + 0.2, -1 / 3]], dtype=np.float64)
-    heatmap, cells = grid_heatmap(Z).data
+    heatmap, cells = grid_heatmap(Z, clickable=True).data
     assert heatmap.customdata.tolist() == [[0.1 + 0.2, -1 / 3]]  # the browser prints numbers in full
     assert heatmap.hovertemplate == "row %{y}, col %{x}: %{customdata}<extra></extra>"
     assert list(cells.text) == ["0.30000000000000004", "-0.3333333333333333"]
     assert cells.hovertemplate == "row %{customdata[0]}, col %{customdata[1]}: %{text}<extra></extra>"
-    heatmap, cells = grid_heatmap(np.array([[0.1]], dtype=np.float32)).data
+    heatmap, cells = grid_heatmap(np.array([[0.1]], dtype=np.float32), clickable=True).data
     assert heatmap.customdata.tolist() == [[0.1]]  # float32's shortest form, not 0.10000000149011612
     assert list(cells.text) == ["0.1"]
 
 
 def test_heatmap_scatter_points_cover_every_cell_once_for_click_selection():
     Z = np.arange(12.0).reshape(3, 4)
-    fig = grid_heatmap(Z)
+    fig = grid_heatmap(Z, clickable=True)
+    assert isinstance(fig.data[1], go.Scatter)
     cells = fig.data[1]
     assert cells.mode == "markers"
     assert sorted(map(tuple, cells.customdata.tolist())) == [(i, j) for i in range(3) for j in range(4)]
@@ -102,6 +136,12 @@ def test_heatmap_scatter_points_cover_every_cell_once_for_click_selection():
     assert fig.layout.hoverdistance == -1
     assert fig.layout.clickmode == "event+select"
     assert fig.layout.hovermode == "closest"
+
+
+def test_heatmap_click_targets_stop_at_max_click_cells():
+    assert len(grid_heatmap(np.zeros((32, 32)), clickable=True).data) == 2  # 1024 cells: still clickable
+    assert len(grid_heatmap(np.zeros((32, 33)), clickable=True).data) == 1  # too many SVG markers to redraw
+    assert len(grid_heatmap(np.zeros((2, 2))).data) == 1
 
 
 def test_diverging_scale_is_centred_on_zero_and_symmetric():
@@ -296,3 +336,32 @@ def test_landscape_figure_refuses_a_bad_path(path, match):
     X, Y = lesson_data()
     with pytest.raises(ValueError, match=match):
         loss_landscape_figure(loss_landscape(X, Y, n=5), path=path)
+
+
+def test_loss_curve_data_is_what_the_figure_draws():
+    runs = [("old", [4.0, 0.0, float("nan"), 1.0]), ("new", [3.0, 2.0])]
+    for log_y in (False, True):
+        data = figures.loss_curve_data(runs, log_y=log_y, target_loss=0.5)
+        fig = loss_curve_figure(runs, log_y=log_y, target_loss=0.5)
+        assert [c["label"] for c in data["runs"]] == [t.name for t in fig.data]
+        for curve, trace in zip(data["runs"], fig.data, strict=True):
+            assert curve["x"] == list(trace.x) and curve["y"] == list(trace.y)
+            assert curve["color"] == trace.line.color
+        assert [c["last"] for c in data["runs"]] == [False, True]
+        assert data["log"] is log_y and data["target"] == 0.5 and not data["empty"]
+    assert figures.loss_curve_data(runs, log_y=True)["runs"][0]["x"] == [1, 4]  # 0 and NaN left out
+    json.dumps(figures.loss_curve_data(runs))  # plain JSON for the browser
+    assert figures.loss_curve_data([])["empty"] and figures.loss_curve_data([("a", [])])["empty"]
+    with pytest.raises(ValueError, match="target loss"):
+        figures.loss_curve_data(runs, target_loss=-1.0)
+
+
+def test_diverging_scale_runs_blue_white_red_like_the_heatmaps():
+    scale = figures.DIVERGING_SCALE
+    assert scale[0][0] == 0.0 and scale[-1][0] == 1.0
+    assert all(a[0] < b[0] for a, b in zip(scale, scale[1:]))
+    low, mid, high = rgb(scale[0][1]), rgb(scale[len(scale) // 2][1]), rgb(scale[-1][1])
+    assert low[2] > low[0] and high[0] > high[2]  # blue for -zmax, red for +zmax
+    assert min(mid) >= 240  # white-ish at 0
+    heatmap = grid_heatmap(np.array([[1.0, -1.0]])).data[0]
+    assert rgb(heatmap.colorscale[0][1]) == high and heatmap.reversescale  # the same stops, reversed

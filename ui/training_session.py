@@ -40,6 +40,8 @@ class Run:
     running: bool = False
     error: str | None = None  # why the run stopped on its own (divergence)
     target_loss: float = 0.0
+    last_tick: float | None = None  # time.monotonic() of the last timed tick while playing
+    owed: float = 0.0  # the fraction of an epoch carried to the next tick
 
     @property
     def label(self) -> str:
@@ -78,6 +80,19 @@ class Run:
             self.step_once()
         if self.finished:
             self.running = False
+
+    def epochs_due(self, speed: float, now: float, tick: float) -> int:
+        """Whole epochs owed at `speed` epochs/s since the last tick (one tick's worth at first).
+
+        Ticks fire late when the browser is busy; paying by the clock keeps the speed the learner
+        chose. A stall longer than four ticks is not paid back, so a run never lurches ahead.
+        """
+        elapsed = tick if self.last_tick is None else min(max(now - self.last_tick, 0.0), 4 * tick)
+        self.last_tick = now
+        self.owed += speed * elapsed
+        due = int(self.owed + 1e-6)  # 0.9999999 epochs owed is one: clock sums are inexact
+        self.owed -= due
+        return due
 
     def step_once(self) -> None:
         """One epoch, whatever the budget; a divergence ends the run with its explanation."""
@@ -132,6 +147,7 @@ def play() -> None:
         reset()
         run = current()
     run.running = True
+    run.last_tick, run.owed = None, 0.0
 
 
 def pause() -> None:

@@ -5,6 +5,7 @@ Every wait here waits for content (Playwright's `expect` or `wait_for_function`)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -652,3 +653,55 @@ def call_failed(request: Any) -> bool:
     """Whether the test of this `request` failed in its call phase (reports kept by the conftest)."""
     report = getattr(request.node, "rep_call", None)
     return report is not None and report.failed
+
+
+# --- canvas components of the Train page (ui/loss_chart.py, ui/grid_view.py) ---------------------------
+
+# The dataset of the canvas matching `selector` inside the component keyed `keyClass` (through its
+# shadow root), or null before it is drawn. Looked up afresh on every call: components remount.
+COMPONENT_DATA_JS = """([keyClass, selector]) => {
+  const stack = [...document.querySelectorAll('.' + keyClass)];
+  while (stack.length) {
+    const node = stack.pop();
+    const found = node.querySelector(selector);
+    if (found) return {...found.dataset};
+    for (const child of node.querySelectorAll('*')) if (child.shadowRoot) stack.push(child.shadowRoot);
+  }
+  return null;
+}"""
+
+
+def component_data(page: Page, key: str, selector: str) -> dict[str, str] | None:
+    """The data-* attributes of the canvas `selector` in the component with key `key`."""
+    return page.evaluate(COMPONENT_DATA_JS, [key_class(key), selector])
+
+
+def grid_view_values(page: Page, key: str) -> np.ndarray | None:
+    """The (H, W) values a grid_view component with key `key` has drawn, or None before it is drawn."""
+    data = component_data(page, key, "canvas.gv-canvas")
+    if not data or "values" not in data:
+        return None
+    rows, cols = (int(n) for n in data["shape"].split("x"))
+    return np.array(json.loads(data["values"]), dtype=np.float64).reshape(rows, cols)
+
+
+def wait_for_grid_view(page: Page, key: str, expected: Any, *, atol: float = 1e-6) -> None:
+    """Wait until the grid_view `key` shows `expected` (same shape, values within `atol`)."""
+    want = np.asarray(expected, dtype=np.float64)
+    wait_until(
+        page,
+        f"""([args, want, shape, atol]) => {{
+          const data = ({COMPONENT_DATA_JS})(args);
+          if (!data || data.shape !== shape) return false;
+          const got = JSON.parse(data.values);
+          return got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) <= atol);
+        }}""",
+        [[key_class(key), "canvas.gv-canvas"], want.ravel().tolist(), "x".join(map(str, want.shape)), atol],
+        what=f"the grid {key} to show {want.tolist()}",
+    )
+
+
+def loss_curves(page: Page, key: str = "tr.loss_chart") -> list[dict[str, Any]] | None:
+    """The runs the loss chart has drawn: [{label, x, y}], oldest first; None before it is drawn."""
+    data = component_data(page, key, "canvas.lc-canvas")
+    return json.loads(data["curves"]) if data and "curves" in data else None

@@ -1,8 +1,8 @@
 """The Train page in a real Chromium: Play streams the loss, Pause stops it, Step adds one epoch,
 Reset returns to the same initial weights, and a divergent learning rate stops with an explanation.
 
-What is read is what the learner sees: the Epoch/State metrics, the loss chart's points (Plotly's
-trace data) and the learned kernel's heatmap.
+What is read is what the learner sees: the Epoch/State metrics, the loss chart's curves and the
+learned kernel's grid (what the canvas components report they drew).
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ import numpy as np
 import pytest
 from browser_helpers import (
     APP_COLD_MS,
+    COMPONENT_DATA_JS,
     call_failed,
-    chart_array,
     expect_no_exception,
+    grid_view_values,
+    key_class,
     keyed,
+    loss_curves,
     metric_value,
     new_app_context,
     page_in,
-    plotly_traces,
     set_number,
     wait_for_chart,
-    wait_for_trace_close,
+    wait_for_grid_view,
     wait_until,
     watch,
 )
@@ -31,16 +33,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 PAUSED_WINDOW_MS = 1_000  # 20 ticks of the page's 50 ms timer: long enough to see a stray epoch
 
-# Points of the current run's curve: the last trace of the loss chart (earlier runs come first).
-_CURVE_POINTS_JS = """() => {
-  const gd = document.querySelector('.st-key-tr-loss_fig .js-plotly-plot');
-  if (!gd || !gd._fullData || !gd.data.length) return -1;
-  const x = gd.data[gd.data.length - 1].x;
-  if (x === undefined) return 0;
-  if (ArrayBuffer.isView(x) || Array.isArray(x)) return x.length;
-  return x.shape !== undefined ? +String(x.shape).split(',')[0] : atob(x.bdata).length / {f8: 8, i8: 8, i4: 4,
-    u4: 4, i2: 2, u2: 2, i1: 1, u1: 1, f4: 4}[x.dtype];
-}"""
+# Points of the current run's curve (the loss chart's last run), -1 before the chart is drawn.
+_CURVE_POINTS_JS = f"""() => {{
+  const data = ({COMPONENT_DATA_JS})(["{key_class("tr.loss_chart")}", "canvas.lc-canvas"]);
+  return data && data.points !== undefined ? Number(data.points) : -1;
+}}"""
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +66,8 @@ def epoch(page: Page) -> int:
 
 def open_train(page: Page, url: str) -> None:
     page.goto(f"{url}/train")
-    wait_for_chart(page, "tr.loss_fig", APP_COLD_MS)
-    wait_for_chart(page, "tr.learned")
+    wait_for_chart(page, "tr.landscape", APP_COLD_MS)
+    wait_until(page, f"() => ({_CURVE_POINTS_JS})() === 0", what="the empty loss chart")
     expect(metric_value(page, "State")).to_have_text("ready")
     expect_no_exception(page)
 
@@ -81,8 +78,10 @@ def click(page: Page, key: str) -> None:
 
 def test_play_pause_step_reset(page: Page, app_url: str) -> None:
     open_train(page, app_url)
-    initial = chart_array(keyed(page, "tr.learned"))
-    assert initial.shape == (1, 2)  # the lesson's 1x2 kernel, from the seeded start
+    wait_until(page, f"() => ({COMPONENT_DATA_JS})(['{key_class('tr.learned')}', 'canvas.gv-canvas'])",
+               what="the learned kernel")
+    initial = grid_view_values(page, "tr.learned")
+    assert initial is not None and initial.shape == (1, 2)  # the lesson's 1x2 kernel, from the seeded start
     set_number(page, "tr.epochs", 5000)  # so Play keeps running while we watch
     expect(keyed(page, "tr.epochs").locator("input")).to_have_value("5000")
 
@@ -111,10 +110,10 @@ def test_play_pause_step_reset(page: Page, app_url: str) -> None:
     click(page, "tr.reset")
     expect(metric_value(page, "Epoch")).to_have_text("0")
     expect(metric_value(page, "State")).to_have_text("ready")
-    wait_for_trace_close(page, keyed(page, "tr.learned"), initial)
+    wait_for_grid_view(page, "tr.learned", initial, atol=0)
     # The finished run stays on the chart, faded, to compare with; the new one has no points yet.
-    traces = plotly_traces(keyed(page, "tr.loss_fig"))
-    assert len(traces) == 2 and len(traces[0]["x"]) == paused_at + 1
+    curves = loss_curves(page)
+    assert curves is not None and len(curves) == 2 and len(curves[0]["x"]) == paused_at + 1
     assert curve_points(page) == 0
     expect_no_exception(page)
 
@@ -133,8 +132,8 @@ def test_a_divergent_learning_rate_stops_with_an_explanation(page: Page, app_url
     expect(alert).to_contain_text("The learning rate 10 is too large")
     expect(metric_value(page, "State")).to_have_text("diverged")
     expect(metric_value(page, "Loss")).to_have_text("—")
-    traces = plotly_traces(wait_for_chart(page, "tr.loss_fig"))
-    losses = np.array([y for t in traces for y in (t.get("y") or [])], dtype=np.float64)
+    curves = loss_curves(page) or []
+    losses = np.array([y for c in curves for y in c["y"]], dtype=np.float64)
     assert losses.size > 0 and np.isfinite(losses).all(), f"the loss chart holds {losses}"
     assert curve_points(page) < 1000  # it stopped on its own
     expect_no_exception(page)
