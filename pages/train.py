@@ -192,7 +192,9 @@ def _draw_progress(run: ts.Run) -> None:
     with chart:
         loss_chart(runs, key="tr.loss_chart", log_y=bool(ss.get("tr.log")),
                    target_loss=run.target_loss or None, height=300)
-    lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" for s in run.steps[-10:]]
+    # The lesson's format; huge losses (a run on its way to diverging) in 4 significant digits instead.
+    lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" if s.loss < 1e5 else f"epoch {s.epoch}, loss {s.loss:.4g}"
+             for s in run.steps[-10:]]
     printout.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None)
 
 

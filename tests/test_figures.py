@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -359,7 +360,7 @@ def test_loss_curve_data_is_what_the_figure_draws():
 def test_diverging_scale_runs_blue_white_red_like_the_heatmaps():
     scale = figures.DIVERGING_SCALE
     assert scale[0][0] == 0.0 and scale[-1][0] == 1.0
-    assert all(a[0] < b[0] for a, b in zip(scale, scale[1:]))
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(scale))
     low, mid, high = rgb(scale[0][1]), rgb(scale[len(scale) // 2][1]), rgb(scale[-1][1])
     assert low[2] > low[0] and high[0] > high[2]  # blue for -zmax, red for +zmax
     assert min(mid) >= 240  # white-ish at 0

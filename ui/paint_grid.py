@@ -28,6 +28,8 @@ from typing import Any, Protocol
 import numpy as np
 import streamlit as st
 
+from convlab.figures import ACCENT
+
 MAX_SIDE = 64
 STATE_NAME = "stroke"  # the component's state value holding the last finished stroke
 APPTEST_INSTANCE = "apptest"  # the instance id `inject_stroke` writes
@@ -67,6 +69,7 @@ _JS = r"""
 // (same parentElement) and runs a returned cleanup only on unmount, so events are wired once here.
 const MOUNTS = new WeakMap();
 const FALLBACK_ACCENT = "#ff4b4b";
+const HALO = "rgba(20, 20, 20, 0.85)";
 // Mid-gray at half opacity stays visible on both black and white cells.
 const GRID_LINE = "rgba(128, 128, 128, 0.55)";
 
@@ -214,17 +217,20 @@ function mount(parentElement) {
     const { rows, cols, cell, highlight } = s;
     const on = (r, c) => r >= 0 && r < rows && c >= 0 && c < cols && highlight[r * cols + c] === 1;
     const lw = Math.max(2, Math.min(5, Math.round(cell * 0.12)));
-    ctx.fillStyle = s.accent;
-    // Outline the union of the marked cells, inset so an edge window is not half clipped.
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        if (!on(r, c)) continue;
-        const x = c * cell;
-        const y = r * cell;
-        if (!on(r - 1, c)) ctx.fillRect(x, y, cell, lw);
-        if (!on(r + 1, c)) ctx.fillRect(x, y + cell - lw, cell, lw);
-        if (!on(r, c - 1)) ctx.fillRect(x, y, lw, cell);
-        if (!on(r, c + 1)) ctx.fillRect(x + cell - lw, y, lw, cell);
+    // Outline the union of the marked cells, inset so an edge window is not half clipped: first a
+    // dark band (so the accent shows on white cells too), then the accent on the cells' edge.
+    for (const [style, width] of [[HALO, lw + Math.max(1, Math.round(lw / 2))], [s.accent, lw]]) {
+      ctx.fillStyle = style;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          if (!on(r, c)) continue;
+          const x = c * cell;
+          const y = r * cell;
+          if (!on(r - 1, c)) ctx.fillRect(x, y, cell, width);
+          if (!on(r + 1, c)) ctx.fillRect(x, y + cell - width, cell, width);
+          if (!on(r, c - 1)) ctx.fillRect(x, y, width, cell);
+          if (!on(r, c + 1)) ctx.fillRect(x + cell - width, y, width, cell);
+        }
       }
     }
   }
@@ -386,7 +392,8 @@ function mount(parentElement) {
     }
     // Otherwise Python has not seen our latest stroke yet: keep the local grid.
     s.highlight = data.highlight ? Int8Array.from(data.highlight) : null;
-    s.accent = getComputedStyle(root).getPropertyValue("--st-primary-color").trim() || FALLBACK_ACCENT;
+    s.accent = data.accent || getComputedStyle(root).getPropertyValue("--st-primary-color").trim()
+      || FALLBACK_ACCENT;
     layout();
     draw();
     expose();
@@ -519,7 +526,7 @@ def paint_grid(
             painted on the old grid are ignored.
         vmin, vmax: values drawn black and white; cells outside are clipped in colour only.
         show_values: write each value in its cell; None writes them when cells are >= 28 px.
-        highlight: optional (H, W) bool mask outlined in the theme's primary colour.
+        highlight: optional (H, W) bool mask outlined in the heatmaps' accent colour (gold).
         height: maximum canvas height in px; the canvas also fits the container's width.
 
     Returns:
@@ -565,6 +572,7 @@ def paint_grid(
         "showValues": None if show_values is None else bool(show_values),
         "highlight": None if mask is None else mask.astype(np.int8).ravel().tolist(),
         "height": int(height),
+        "accent": ACCENT,  # the heatmaps' outline colour, so the window matches its output cell
     }
     _component(key=key, data=data, on_stroke_change=_on_stroke)
     return new_grid

@@ -56,7 +56,7 @@ def number_grid_editor(values: np.ndarray, *, key: str, revision: int) -> np.nda
 
 def show_source(*functions: Callable) -> None:
     """Show the source code of `functions`, as they run in this app."""
-    st.code("\n\n".join(inspect.getsource(f) for f in functions), language="python")
+    st.code("\n\n".join(inspect.getsource(f) for f in functions), language="python", wrap_lines=True)
 
 
 @functools.cache

@@ -27,7 +27,7 @@ PHONE = {"width": 390, "height": 844}
 PAGES = {  # url path -> a chart drawn last-ish on that page, so the layout has settled
     "playground": ("", "pg.output"),
     "lesson": ("/lesson", "l5.learned"),
-    "train": ("/train", "tr.target_fig"),
+    "train": ("/train", "tr.landscape"),
 }
 
 
