@@ -13,6 +13,7 @@ from convlab.images import IMAGES, image_preset, load_image, resize_grid, to_rgb
 from convlab.kernels import KERNELS, kernel_preset
 from ui import share
 from ui import workspace as ws
+from ui.grid_view import grid_view
 from ui.paint_grid import paint_grid
 from ui.state import require_entry_script
 from ui.widgets import number_grid_editor, show_source
@@ -174,8 +175,7 @@ def kernel_panel() -> np.ndarray:
                      width="stretch")
     if ss.get(ws.MODE) == "convolution":
         st.caption("Convolution slides the kernel flipped on both axes:")
-        st.plotly_chart(grid_heatmap(K[::-1, ::-1], title="flipped K"), config=PLOT_CONFIG,
-                        key="pg.kflipped")
+        grid_view(K[::-1, ::-1], key="pg.kflipped", title="flipped K")
     return K
 
 
@@ -243,11 +243,16 @@ def explain_panel(state: share.PlaygroundState, Y: np.ndarray) -> None:
     K = state.K[::-1, ::-1] if state.mode == "convolution" else state.K
     e = explain_cell(state.X, K, i, j, padding=state.padding, stride=state.stride,
                      dilation=state.dilation, bias=state.bias)
+    # Canvas components, not Plotly: every stroke changes them, and a changed Plotly chart is
+    # mounted afresh by the browser (three of them doubled a stroke's time on screen).
     window, kernel, products = st.columns(3)
-    window.plotly_chart(grid_heatmap(e.window, title="window of X"), config=PLOT_CONFIG, key="pg.ex_w")
-    kernel.plotly_chart(grid_heatmap(e.kernel, title="kernel" + (" (flipped)" if state.mode == "convolution"
-                                                                 else "")), config=PLOT_CONFIG, key="pg.ex_k")
-    products.plotly_chart(grid_heatmap(e.products, title="products"), config=PLOT_CONFIG, key="pg.ex_p")
+    flipped = " (flipped)" if state.mode == "convolution" else ""
+    with window:
+        grid_view(e.window, key="pg.ex_w", title="window of X")
+    with kernel:
+        grid_view(e.kernel, key="pg.ex_k", title=f"kernel{flipped}")
+    with products:
+        grid_view(e.products, key="pg.ex_p", title="products")
     terms = " + ".join(f"{w:g}·{k:g}" for w, k in zip(e.window.ravel(), e.kernel.ravel(), strict=True))
     padded = "" if e.inside.all() else f"  ({int((~e.inside).sum())} taps fall in the zero padding)"
     st.code(f"Y[{i}, {j}] = {terms}\n        = {e.total:g}\n        + bias {e.bias:g}\n        = {e.value:g}"

@@ -685,6 +685,15 @@ def grid_view_values(page: Page, key: str) -> np.ndarray | None:
     return np.array(json.loads(data["values"]), dtype=np.float64).reshape(rows, cols)
 
 
+def read_grid_view(page: Page, key: str) -> np.ndarray:
+    """The values of the grid_view `key`, once it is drawn."""
+    wait_until(page, f"(args) => !!({COMPONENT_DATA_JS})(args)?.values", [key_class(key), "canvas.gv-canvas"],
+               what=f"the grid {key} to be drawn")
+    values = grid_view_values(page, key)
+    assert values is not None
+    return values
+
+
 def wait_for_grid_view(page: Page, key: str, expected: Any, *, atol: float = 1e-6) -> None:
     """Wait until the grid_view `key` shows `expected` (same shape, values within `atol`)."""
     want = np.asarray(expected, dtype=np.float64)

@@ -28,12 +28,14 @@ from browser_helpers import (
     keyed,
     new_app_context,
     page_in,
+    read_grid_view,
     set_number,
     wait_for_canvas,
     wait_for_canvas_attribute,
     wait_for_canvas_outline,
     wait_for_chart,
     wait_for_code,
+    wait_for_grid_view,
     wait_for_trace_close,
 )
 from PIL import Image
@@ -173,7 +175,7 @@ def test_clicking_an_output_cell_explains_it_and_moves_the_window(page: Page, ap
     expect(keyed(page, "pg.cell_j").locator("input")).to_have_value("5")
     # The products panel shows window × kernel for that cell.
     window = np.pad(STRIPES, 1)[2:5, 5:8]
-    wait_for_trace_close(page, keyed(page, "pg.ex_p"), window * sobel)
+    wait_for_grid_view(page, "pg.ex_p", window * sobel)
 
     click_chart_point(page, wait_for_chart(page, "pg.output"), 7, 5)  # the bottom-right corner
     wait_for_code(page, explanation(STRIPES, sobel, 5, 7, padding=1))  # 5 taps in the padding
@@ -239,7 +241,7 @@ def test_share_link_restores_the_whole_state_in_a_fresh_browser(
     before = {
         "settings": _settings(page),
         "z": chart_array(output),
-        "kernel": chart_array(keyed(page, "pg.ex_k")),
+        "kernel": read_grid_view(page, "pg.ex_k"),
         "grid": canvas_levels(canvas),
         "code": page.get_by_test_id("stCode").first.inner_text(),
     }
@@ -249,7 +251,7 @@ def test_share_link_restores_the_whole_state_in_a_fresh_browser(
         other = context.new_page()
         other_canvas = open_playground(other, link)
         wait_for_trace_close(other, keyed(other, "pg.output"), Y)
-        wait_for_trace_close(other, keyed(other, "pg.ex_k"), before["kernel"])
+        wait_for_grid_view(other, "pg.ex_k", before["kernel"])
         wait_for_canvas(other, other_canvas, before["grid"])
         expect(heading(other, "Kernel K")).to_have_text("Kernel K · 3×3")
         assert _settings(other) == before["settings"]
