@@ -16,7 +16,7 @@ from plotly.colors import get_colorscale
 
 from convlab.training import Landscape
 
-__all__ = ["ACCENT", "DIVERGING_SCALE", "grid_heatmap", "loss_curve_data", "loss_curve_figure",
+__all__ = ["ACCENT", "DIVERGING_SCALE", "cell_text", "grid_heatmap", "loss_curve_data", "loss_curve_figure",
            "loss_landscape_figure"]
 
 # Gold from the IBM colour-blind-safe palette: stands out on red, blue, white and black cells.
@@ -49,7 +49,7 @@ def _margin(title: str | None) -> dict[str, int]:
     return {"l": 36, "r": 12, "t": 44 if title else 12, "b": 30}
 
 
-def _cell_text(Z: np.ndarray, decimals: int) -> np.ndarray:
+def cell_text(Z: np.ndarray, decimals: int) -> np.ndarray:
     """(H, W) -> (H, W) strings rounded to `decimals` places without trailing zeros ("1", "0.5").
 
     Never "-0": a sign on a zero misleads.
@@ -182,7 +182,7 @@ def grid_heatmap(
 
     show_text = show_values and H * W <= _MAX_TEXT_CELLS
     if show_text:
-        text = _cell_text(Z, decimals)
+        text = cell_text(Z, decimals)
         font = _font_size(cell_px, text)
         show_text = font >= _MIN_FONT
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from convlab.figures import DIVERGING_SCALE
+from convlab.figures import DIVERGING_SCALE, cell_text
 
 _CSS = """
 .gv-root { width: 100%; font-family: var(--st-font, sans-serif); color: var(--st-text-color, inherit); }
@@ -52,11 +52,6 @@ function colourAt(scale, t) {
   return scale[scale.length - 1][1];
 }
 
-function fmt(v, decimals) {
-  const s = v.toFixed(decimals);
-  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
-}
-
 function mount(parentElement) {
   const root = parentElement.querySelector(".gv-root");
   const canvas = root.querySelector(".gv-canvas");
@@ -78,7 +73,7 @@ function mount(parentElement) {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const scale = d.scale.map(([p, c]) => [p, parse(c)]);
     const family = getComputedStyle(root).fontFamily || "sans-serif";
-    const texts = d.values.map((v) => fmt(v, d.decimals));
+    const texts = d.texts;
     const longest = Math.max(...texts.map((t) => t.length));
     const font = Math.min(24, cell * 0.8, (cell * 0.9) / (0.6 * longest));
     const showText = d.showValues && font >= 10;
@@ -161,9 +156,9 @@ def grid_view(
         "rows": int(a.shape[0]),
         "cols": int(a.shape[1]),
         "values": a.ravel().tolist(),
+        "texts": cell_text(a, decimals).ravel().tolist(),  # as the Plotly heatmaps write them
         "zmax": top if math.isfinite(top) else 1.0,
         "title": str(title),
-        "decimals": int(decimals),
         "maxHeight": int(max_height),
         "maxCell": 72,
         "showValues": bool(show_values),
