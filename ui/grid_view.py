@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from convlab.figures import DIVERGING_SCALE, cell_text
+from ui.canvas_js import MOUNT_ONCE_JS
 
 _CSS = """
 .gv-root { width: 100%; font-family: var(--st-font, sans-serif); color: var(--st-text-color, inherit); }
@@ -31,8 +32,7 @@ _HTML = """
 </div>
 """
 
-_JS = r"""
-const MOUNTS = new WeakMap();
+_JS = MOUNT_ONCE_JS + r"""
 
 function parse(colour) {
   const m = colour.match(/\d+(\.\d+)?/g).map(Number);
@@ -111,21 +111,6 @@ function mount(parentElement) {
     MOUNTS.delete(parentElement);
   };
   return entry;
-}
-
-export default function (component) {
-  const { data, parentElement } = component;
-  let entry = MOUNTS.get(parentElement);
-  if (entry && !parentElement.contains(entry.canvas)) {
-    entry.cleanup();
-    entry = undefined;
-  }
-  if (!entry) {
-    entry = mount(parentElement);
-    MOUNTS.set(parentElement, entry);
-  }
-  entry.update(data);
-  return entry.cleanup;
 }
 """
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from convlab.figures import loss_curve_data
+from ui.canvas_js import MOUNT_ONCE_JS
 
 _CSS = """
 .lc-root { width: 100%; font-family: var(--st-font, sans-serif); color: var(--st-text-color, inherit); }
@@ -37,10 +38,9 @@ _HTML = """
 </div>
 """
 
-_JS = r"""
+_JS = MOUNT_ONCE_JS + r"""
 // One entry per mounted component: Streamlit re-calls the default export whenever `data` changes
 // and runs the returned cleanup only on unmount.
-const MOUNTS = new WeakMap();
 const PAD = { left: 64, right: 16, top: 12, bottom: 40 };
 
 function fmt(v) {
@@ -263,21 +263,6 @@ function mount(parentElement) {
     MOUNTS.delete(parentElement);
   };
   return entry;
-}
-
-export default function (component) {
-  const { data, parentElement } = component;
-  let entry = MOUNTS.get(parentElement);
-  if (entry && !parentElement.contains(entry.canvas)) {
-    entry.cleanup();
-    entry = undefined;
-  }
-  if (!entry) {
-    entry = mount(parentElement);
-    MOUNTS.set(parentElement, entry);
-  }
-  entry.update(data);
-  return entry.cleanup;
 }
 """
 
