@@ -13,8 +13,17 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from browser_helpers import ARTIFACTS, CHROMIUM_ARGS, DEBIAN_CHROMIUM, REPO_ROOT, StreamlitServer
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser_helpers import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    DEBIAN_CHROMIUM,
+    REPO_ROOT,
+    StreamlitServer,
+    call_failed,
+    new_app_context,
+    page_in,
+)
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_MS = 15_000  # a cold Streamlit rerun on a busy 2-core CI box can take seconds
@@ -105,3 +114,17 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser) -> Iterator[BrowserContext]:
+    """One context for a module: each test's tab is its own session, the frontend loads once."""
+    context = new_app_context(browser)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def tab(tabs: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A new tab in the module's context (so a new session); a screenshot of it when the test fails."""
+    yield from page_in(tabs, request.node.name, lambda: call_failed(request))

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from browser_helpers import (
     APP_COLD_MS,
-    call_failed,
     canvas_levels,
     chart_array,
     chart_shape_cells,
@@ -27,7 +25,6 @@ from browser_helpers import (
     grid_canvas,
     keyed,
     new_app_context,
-    page_in,
     read_grid_view,
     set_number,
     wait_for_canvas,
@@ -39,7 +36,7 @@ from browser_helpers import (
     wait_for_trace_close,
 )
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from convlab import conv2d, corr2d
 from convlab.images import image_preset
@@ -50,17 +47,10 @@ STRIPES = image_preset("stripes")  # the Playground opens on the lesson's 6x8 st
 EDGE = kernel_preset("edge")  # ... and its [1, -1] kernel
 
 
-@pytest.fixture(scope="module")
-def tabs(browser: Browser) -> Iterator[BrowserContext]:
-    """One context for the module: each test's tab is its own session, the frontend loads once."""
-    context = new_app_context(browser)
-    yield context
-    context.close()
-
-
 @pytest.fixture
-def page(tabs: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
-    yield from page_in(tabs, request.node.name, lambda: call_failed(request))
+def page(tab: Page) -> Page:
+    """The tests here share one browser context (conftest's `tabs`), a tab each."""
+    return tab
 
 
 def open_playground(page: Page, url: str) -> Locator:

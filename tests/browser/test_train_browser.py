@@ -7,29 +7,24 @@ learned kernel's grid (what the canvas components report they drew).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from browser_helpers import (
     APP_COLD_MS,
     COMPONENT_DATA_JS,
-    call_failed,
     expect_no_exception,
     grid_view_values,
     key_class,
     keyed,
     loss_curves,
     metric_value,
-    new_app_context,
-    page_in,
     set_number,
     wait_for_chart,
     wait_for_grid_view,
     wait_until,
     watch,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 PAUSED_WINDOW_MS = 1_000  # 20 ticks of the page's 50 ms timer: long enough to see a stray epoch
 
@@ -40,16 +35,10 @@ _CURVE_POINTS_JS = f"""() => {{
 }}"""
 
 
-@pytest.fixture(scope="module")
-def tabs(browser: Browser) -> Iterator[BrowserContext]:
-    context = new_app_context(browser)
-    yield context
-    context.close()
-
-
 @pytest.fixture
-def page(tabs: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
-    yield from page_in(tabs, request.node.name, lambda: call_failed(request))
+def page(tab: Page) -> Page:
+    """The tests here share one browser context (conftest's `tabs`), a tab each."""
+    return tab
 
 
 def curve_points(page: Page) -> int:
