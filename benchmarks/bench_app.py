@@ -32,13 +32,9 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +45,14 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
+sys.path.insert(0, str(REPO / "tests" / "browser"))  # the browser tests' server launcher
+
+from browser_helpers import StreamlitServer  # noqa: E402
 
 from convlab import corr2d  # noqa: E402
 from convlab.images import image_preset  # noqa: E402
 from convlab.kernels import kernel_preset  # noqa: E402
 
-LOGS = REPO / "test-artifacts" / "logs"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -80,68 +78,23 @@ TARGETS = {
 # --- server -------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class Server(StreamlitServer):
+    """The browser tests' `streamlit run` server, as a context manager that also reports its memory."""
 
-
-class Server:
-    """`streamlit run streamlit_app.py` on a free loopback port, as the browser tests start it."""
-
-    def __init__(self, *flags: str, name: str = "bench", app_dir: Path = REPO,
-                 script: str = "streamlit_app.py") -> None:
-        self.app_dir = app_dir
-        self.script = script
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.flags = list(flags)
-        self.log_path = LOGS / f"streamlit-{name}-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
+    def __init__(self, *flags: str, name: str = "bench", script: str = "streamlit_app.py") -> None:
+        super().__init__(REPO / script, flags=flags, name=name)
 
     def __enter__(self) -> Server:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable, "-m", "streamlit", "run", self.script,
-            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(self.port),
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *self.flags,
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(self.app_dir),
-                                                                           os.environ.get("PYTHONPATH")]))}
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, cwd=self.app_dir, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)  # the server is still booting: nothing to wait on but its port
-        self.__exit__()
-        raise RuntimeError(f"streamlit not healthy after 60 s:\n{self.log()}")
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        self.stop()
 
     def errors(self) -> list[str]:
         """Lines of the server log that report a problem."""
         words = ("Traceback", "Error", "Exception", "WARNING")
-        return [line for line in self.log().splitlines() if any(w in line for w in words)]
+        return [line for line in self.log_text().splitlines() if any(w in line for w in words)]
 
     def rss_mb(self) -> float:
         """Resident memory of the server and its children, MB."""

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,11 +49,13 @@ def free_port() -> int:
 class StreamlitServer:
     """`streamlit run <script>` on a free port, its output in a log file under `test-artifacts/`."""
 
-    def __init__(self, script: Path) -> None:
+    def __init__(self, script: Path, *, flags: Sequence[str] = (), name: str | None = None) -> None:
+        """`flags`: extra `streamlit run` options; `name`: the log file's stem (default: the script's)."""
         self.script = script
+        self.flags = list(flags)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = ARTIFACTS / "logs" / f"streamlit-{script.stem}-{self.port}.log"
+        self.log_path = ARTIFACTS / "logs" / f"streamlit-{name or script.stem}-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
@@ -69,6 +71,7 @@ class StreamlitServer:
             "--server.port", str(self.port),
             "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
+            *self.flags,
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             # Its own process group: Ctrl-C on pytest does not hit the server mid-teardown.
