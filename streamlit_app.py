@@ -8,9 +8,13 @@ from ui.widgets import app_icon
 st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
 
+# Streamlit keeps ~6rem above the first element for its header: at 1280x800 the live workspace needs it.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}</style>")
 pages = [
-    st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="playground",
-            default=True),
+    # The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
+    # is a hidden twin of it; the default still reserves a path of its own, which nobody links to.
+    st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="home", default=True),
+    st.Page("pages/playground.py", title="Playground", url_path="playground", visibility="hidden"),
     st.Page("pages/lesson.py", title="Lesson: convolutions for images", icon=":material/menu_book:",
             url_path="lesson"),
     st.Page("pages/train.py", title="Train a kernel", icon=":material/model_training:", url_path="train"),

@@ -1,22 +1,20 @@
 """Playground: paint an input and a kernel, see their cross-correlation live, explain any output cell."""
 
-import dataclasses
 import functools
 
 import numpy as np
 import streamlit as st
 
-from convlab import conv2d, corr2d, corr2d_loop, explain_cell, output_shape
+from convlab import conv2d, corr2d, corr2d_loop, explain_cell
+from convlab.colour import IMAGE, robust_signed_scale, signed_scale
 from convlab.export import kernel_to_json, pytorch_snippet, to_csv, to_png
-from convlab.figures import MAX_CLICK_CELLS, grid_heatmap
-from convlab.images import IMAGES, image_preset, load_image, resize_grid, to_rgb, transform
+from convlab.images import IMAGES, image_preset, load_image, resize_grid, transform
 from convlab.kernels import KERNELS, kernel_preset
 from ui import share
 from ui import workspace as ws
-from ui.grid_view import grid_view
-from ui.paint_grid import paint_grid
+from ui.grid import edit_grid, paint_grid, take_pick, view_grid
 from ui.state import require_entry_script
-from ui.widgets import number_grid_editor, show_source
+from ui.widgets import escape_markdown, explain_terms, show_source
 
 require_entry_script()
 ss = st.session_state
@@ -29,22 +27,22 @@ TRANSFORMS = {
     "invert": "Invert",
     "clear": "Clear",
 }
-PLOT_CONFIG = {"displayModeBar": False}
+LESSON_SHAPED = ("stripes", "counting")  # presets that are the lesson's own grids keep the lesson's size
+GRID_HEIGHT = 330  # px: the input, kernel, output and explanation fit the first screen at 1280x800
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _load_picture(data: bytes, shape: tuple[int, int] | None) -> np.ndarray:
-    """Uploaded bytes -> grayscale (H, W) in [0, 1]; cached so reruns never decode twice."""
-    return load_image(data, shape)
+# ------------------------------------------------------------------------------------- callbacks
 
 
 def _on_image_preset() -> None:
     key = ss["pg.image_preset"]
-    if key is not None:
-        X = image_preset(key)
-        ws.set_input(X, source=key)
-        ss["pg.rows"], ss["pg.cols"] = X.shape
-        ss["pg.image_preset"] = None
+    if key is None:
+        return
+    shape = None if key in LESSON_SHAPED else ss[ws.X_KEY].shape
+    X = image_preset(key, shape)
+    ws.set_input(X, source=key)
+    ss["pg.rows"], ss["pg.cols"] = X.shape
+    ss["pg.image_preset"] = None
 
 
 def _on_input_size() -> None:
@@ -64,20 +62,25 @@ def _on_upload() -> None:
     file = ss.get("pg.upload")
     if file is None:
         return
+    name = escape_markdown(file.name[:80])
     try:
-        X = _load_picture(file.getvalue(), (int(ss["pg.rows"]), int(ss["pg.cols"])))
+        data = file.getvalue()
+        X = load_image(data, (int(ss["pg.rows"]), int(ss["pg.cols"])))
+        photo = load_image(data, None)
     except ValueError as exc:
-        ss[ws.NOTE] = ("error", f"{file.name}: {exc}. Your grid is unchanged.")
+        ss[ws.NOTE] = ("error", f"{name}: {exc}. Your grid is unchanged.")
         return
     # Quantised to 1/255 steps, as the picture's own pixels were, so share links stay short.
     ws.set_input(np.round(X * 255) / 255)
+    # Photo mode works on the same picture at full resolution, kept small (one byte per pixel).
+    ss[ws.PHOTO] = (np.round(photo * 255).astype(np.uint8), name)
 
 
 def _on_kernel_preset() -> None:
     key = ss["pg.kernel_preset"]
     if key is not None:
         K = kernel_preset(key)
-        ws.set_kernel(K)
+        ws.set_kernel(K, source=key)
         ss["pg.krows"], ss["pg.kcols"] = K.shape
         ss["pg.kernel_preset"] = None
 
@@ -96,6 +99,9 @@ def _on_separate() -> None:
     if ss[ws.SEPARATE]:  # columns start from the rows' values, so nothing jumps
         for rows, cols in (ws.PAD, ws.STRIDE, ws.DIL):
             ss[cols] = ss[rows]
+
+
+# ---------------------------------------------------------------------------------------- panels
 
 
 def _pair_input(col, label: str, keys: tuple[str, str], bounds: tuple[int, int], help: str) -> None:
@@ -117,78 +123,45 @@ def settings_row() -> None:
     _pair_input(stride, "Stride", ws.STRIDE, share.STRIDE, "How far the kernel moves between output cells.")
     _pair_input(dil, "Dilation", ws.DIL, share.DILATION, "Spacing between the kernel's taps (1 = touching).")
     bias.number_input("Bias", step=0.1, format="%g", key=ws.BIAS, help="Added to every output cell.", **KEEP)
-    separate.toggle("Rows ≠ columns", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
+    separate.toggle("Separate ↕ and ↔", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
                     help="Set padding, stride and dilation separately for rows (↕) and columns (↔).")
 
 
-def input_panel(highlight: np.ndarray | None) -> np.ndarray:
-    """The input grid X (H, W): presets, size, upload, transforms, and the paint grid."""
-    X = ss[ws.X_KEY]
-    st.subheader(f"Input X · {X.shape[0]}×{X.shape[1]}")
-    preset, rows, cols = st.columns([2, 1, 1])
-    preset.selectbox("Image preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
-                     placeholder="Load a preset…", key="pg.image_preset", on_change=_on_image_preset)
+def setup_row(columns: list) -> None:
+    """Presets and sizes above the input and kernel grids (outside the live fragment: they rerun the page)."""
+    X, K = ss[ws.X_KEY], ss[ws.K_KEY]
     ss.setdefault("pg.rows", X.shape[0])
     ss.setdefault("pg.cols", X.shape[1])
-    rows.number_input("Rows", *share.INPUT_SIDES, step=1, key="pg.rows", on_change=_on_input_size)
-    cols.number_input("Columns", *share.INPUT_SIDES, step=1, key="pg.cols", on_change=_on_input_size)
-
-    brush, eraser = st.columns([2, 1], vertical_alignment="bottom")
-    brush_value = brush.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush",
-                                     help="Left-drag paints this value; right-drag erases.", **KEEP)
-    erase = eraser.toggle("Eraser", key="pg.eraser", **KEEP)
-    painted = paint_grid(X, key="pg.paint", brush=0.0 if erase else brush_value,
-                         revision=ss[ws.X_REV], vmin=min(0.0, float(X.min())),
-                         vmax=max(1.0, float(X.max())), highlight=highlight)
-    if painted is not None:
-        ss[ws.X_KEY], ss[ws.X_SOURCE] = painted, None
-        X = painted
-    ops = [*st.columns(3), *st.columns(3)]
-    for col, (op, label) in zip(ops, TRANSFORMS.items(), strict=True):
-        col.button(label, key=f"pg.tf.{op}", on_click=_on_transform, args=(op,), width="stretch")
-    with st.expander("Upload a picture"):
-        st.file_uploader("A picture becomes a grayscale grid of the size above (make the grid larger first "
-                         "for more detail).", type=None, key="pg.upload", on_change=_on_upload)
-    source = ss.get(ws.X_SOURCE)
-    if source:
-        st.caption(f"**{IMAGES[source].label}** — {IMAGES[source].description}")
-    return X
-
-
-def kernel_panel() -> np.ndarray:
-    """The kernel K (h, w): presets, size, exact numbers, flip and transpose."""
-    K = ss[ws.K_KEY]
-    st.subheader(f"Kernel K · {K.shape[0]}×{K.shape[1]}")
-    st.selectbox("Kernel preset", list(KERNELS), index=None, format_func=lambda k: KERNELS[k].label,
-                 placeholder="Load a preset…", key="pg.kernel_preset", on_change=_on_kernel_preset)
     ss.setdefault("pg.krows", K.shape[0])
     ss.setdefault("pg.kcols", K.shape[1])
-    rows, cols = st.columns(2)
+    preset, rows, cols = columns[0].columns([2, 1, 1], vertical_alignment="bottom")
+    preset.selectbox("Input preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
+                     placeholder="Load a picture…", key="pg.image_preset", on_change=_on_image_preset)
+    rows.number_input("Rows", *share.INPUT_SIDES, step=1, key="pg.rows", on_change=_on_input_size)
+    cols.number_input("Columns", *share.INPUT_SIDES, step=1, key="pg.cols", on_change=_on_input_size)
+    preset, rows, cols = columns[1].columns([2, 1, 1], vertical_alignment="bottom")
+    preset.selectbox("Kernel preset", list(KERNELS), index=None, format_func=lambda k: KERNELS[k].label,
+                     placeholder="Load a kernel…", key="pg.kernel_preset", on_change=_on_kernel_preset)
     rows.number_input("Rows", *share.KERNEL_SIDES, step=1, key="pg.krows", on_change=_on_kernel_size)
-    cols.number_input("Columns", *share.KERNEL_SIDES, step=1, key="pg.kcols", on_change=_on_kernel_size)
-    K = number_grid_editor(K, key="pg.kedit", revision=ss[ws.K_REV])
-    ss[ws.K_KEY] = K
-    flip, transpose = st.columns(2)
-    flip.button("Flip ↻180°", key="pg.kflip", on_click=_on_kernel_op, args=("flip",),
-                width="stretch")
-    transpose.button("Transpose", key="pg.ktranspose", on_click=_on_kernel_op, args=("transpose",),
-                     width="stretch")
-    if ss.get(ws.MODE) == "convolution":
-        st.caption("Convolution slides the kernel flipped on both axes:")
-        grid_view(K[::-1, ::-1], key="pg.kflipped", title="flipped K")
-    return K
+    cols.number_input("Cols", *share.KERNEL_SIDES, step=1, key="pg.kcols", on_change=_on_kernel_size,
+                      help="Columns of the kernel")
+    brush, eraser, _ = columns[2].columns([2, 2, 3], vertical_alignment="bottom")
+    brush.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush", min_value=-1e6,
+                       max_value=1e6, help="Dragging on the input (or the kernel) paints this value.", **KEEP)
+    eraser.toggle("Eraser", key="pg.eraser", help="Paint zeros (right-drag erases too).", **KEEP)
 
 
-def _window_mask(state: share.PlaygroundState) -> np.ndarray | None:
-    """(H, W) mask of the input cells the explained output cell reads, or None without an output."""
+def _compute(state: share.PlaygroundState) -> tuple[np.ndarray | None, str | None]:
+    """Y = X ⋆ K + b (H', W'), or None and the reason there is no output."""
+    op = conv2d if state.mode == "convolution" else corr2d
     try:
-        e = explain_cell(np.zeros(state.X.shape), state.K, *state.cell, padding=state.padding,
-                         stride=state.stride, dilation=state.dilation)
-    except ValueError:
-        return None
-    mask = np.zeros(state.X.shape, dtype=bool)
-    mask[e.rows[e.inside], e.cols[e.inside]] = True
-    return mask
+        Y = op(state.X, state.K, padding=state.padding, stride=state.stride, dilation=state.dilation) + state.bias
+    except ValueError as exc:
+        return None, f"No output: {exc}."
+    if not np.isfinite(Y).all():
+        return None, ("No output: the numbers are so large that the sums overflow. Use smaller kernel values, "
+                      "input values or bias.")
+    return Y, None
 
 
 def _formula(name: str, n: int, k: int, p: int, s: int, d: int) -> str:
@@ -196,109 +169,174 @@ def _formula(name: str, n: int, k: int, p: int, s: int, d: int) -> str:
     return f"{name}′ = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = **{out}**"
 
 
-def output_panel(state: share.PlaygroundState) -> np.ndarray | None:
-    """The output Y = X ⋆ K + b (H', W') as a heatmap; clicking a cell picks it for explanation."""
-    X, K = state.X, state.K
-    op = conv2d if state.mode == "convolution" else corr2d
-    try:
-        Ho, Wo = output_shape(X.shape, K.shape, padding=state.padding, stride=state.stride,
-                              dilation=state.dilation)
-        Y = op(X, K, padding=state.padding, stride=state.stride, dilation=state.dilation) + state.bias
-    except ValueError as exc:
-        st.subheader("Output Y")
-        st.error(f"No output: {exc}.", icon=":material/block:")
-        return None
-    if not np.isfinite(Y).all():
-        st.subheader("Output Y")
-        st.error("No output: the numbers are so large that the sums overflow. Use smaller kernel values, "
-                 "input values or bias.", icon=":material/block:")
-        return None
-    st.subheader(f"Output Y · {Ho}×{Wo}")
-    (ph, pw), (sh, sw), (dh, dw) = state.padding, state.stride, state.dilation
-    st.markdown(_formula("H", X.shape[0], K.shape[0], ph, sh, dh) + "  \n"
-                + _formula("W", X.shape[1], K.shape[1], pw, sw, dw))
-    event = st.plotly_chart(grid_heatmap(Y, marker=state.cell, clickable=True), on_select="rerun",
-                            selection_mode="points", config=PLOT_CONFIG, key="pg.output")
-    points = event.selection.points if event else []
-    if points:
-        picked = (round(points[0]["y"]), round(points[0]["x"]))
-        if picked != ss.get("pg.last_pick"):
-            ss["pg.last_pick"] = picked
-            ss[ws.CELL[0]], ss[ws.CELL[1]] = picked
-            st.rerun()  # the input's window highlight was drawn before this click was known
-    how = ("Click an output cell" if Y.size <= MAX_CLICK_CELLS else "Pick an output row and column below")
-    st.caption(f"{how} to see how it is computed. Red is positive, blue negative.")
-    return Y
+@st.fragment
+def workspace(columns_spec: list[int]) -> None:
+    """The live loop: input, kernel, output and the picked cell's explanation. Strokes, typed kernel
+    numbers and picks rerun only this fragment."""
+    state = ws.current()
+    Y, problem = _compute(state)
+    if Y is not None:
+        picked = take_pick("pg.output", Y.shape)
+        if picked is not None:
+            ws.set_cell(picked)
+        state = ws.clamped(state, Y.shape)
+    explained = None if Y is None else _explanation(state)
+    c_input, c_kernel, c_output, c_explain = st.columns(columns_spec, gap="small")
+    with c_input:
+        X = _input_grid(state, explained)
+    with c_kernel:
+        K = _kernel_grid(state)
+    if X is not None or K is not None:  # a stroke or a typed number: recompute from the new grids
+        state = ws.current()
+        Y, problem = _compute(state)
+        if Y is not None:
+            state = ws.clamped(state, Y.shape)
+        explained = None if Y is None else _explanation(state)
+        if K is not None and ss.get(ws.PHOTO_ON):
+            st.rerun(scope="app")  # photo mode follows the kernel
+    with c_output:
+        _output(state, Y, problem)
+    with c_explain:
+        if explained is not None and Y is not None:
+            _explain(state, explained, Y)
+    ws.remember(state, Y)
+    link_ok = ws.sync_link(state)
+    if not link_ok:
+        st.caption(":material/link_off: This state is too large for a share link (an uploaded picture with "
+                   "many shades); the address bar keeps the last state that fit.")
 
 
-def explain_panel(state: share.PlaygroundState, Y: np.ndarray) -> None:
-    """How the picked output cell is computed: window × kernel, summed, plus bias."""
-    st.subheader("Explain a cell")
-    Ho, Wo = Y.shape
-    r, c, _ = st.columns([1, 1, 3])
-    i = r.number_input("Output row", 0, Ho - 1, step=1, key=ws.CELL[0], on_change=ss.pop,
-                       args=("pg.last_pick", None), **KEEP)
-    j = c.number_input("Output column", 0, Wo - 1, step=1, key=ws.CELL[1], on_change=ss.pop,
-                       args=("pg.last_pick", None), **KEEP)
+def _explanation(state: share.PlaygroundState):
     K = state.K[::-1, ::-1] if state.mode == "convolution" else state.K
-    e = explain_cell(state.X, K, i, j, padding=state.padding, stride=state.stride,
-                     dilation=state.dilation, bias=state.bias)
-    # Canvas components, not Plotly: every stroke changes them, and a changed Plotly chart is
-    # mounted afresh by the browser (three of them doubled a stroke's time on screen).
-    window, kernel, products = st.columns(3)
-    flipped = " (flipped)" if state.mode == "convolution" else ""
+    return explain_cell(state.X, K, *state.cell, padding=state.padding, stride=state.stride,
+                        dilation=state.dilation, bias=state.bias)
+
+
+def _input_grid(state: share.PlaygroundState, e) -> np.ndarray | None:
+    X = state.X
+    source = ss.get(ws.X_SOURCE)
+    name = f" · {IMAGES[source].label}" if source else ""
+    taps = None if e is None else np.stack([e.rows.ravel(), e.cols.ravel()], axis=1)
+    brush = 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
+    painted = paint_grid(X, key="pg.paint", scale=IMAGE, revision=ss[ws.X_REV], brush=brush,
+                         title=f"Input X · {X.shape[0]}×{X.shape[1]}{name}", pad=state.padding, taps=taps,
+                         height=GRID_HEIGHT)
+    if painted is not None:
+        ws.painted_input(painted)
+    return painted
+
+
+def _kernel_grid(state: share.PlaygroundState) -> np.ndarray | None:
+    K = state.K
+    source = ss.get(ws.K_SOURCE)
+    name = f" · {KERNELS[source].label}" if source else ""
+    brush = 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
+    edited = edit_grid(K, key="pg.kedit", scale=signed_scale(K), revision=ss[ws.K_REV], brush=brush,
+                       title=f"Kernel K · {K.shape[0]}×{K.shape[1]}{name}", height=GRID_HEIGHT * 3 // 4)
+    if edited is not None:
+        ws.edited_kernel(edited)
+    if state.mode == "convolution":
+        Kf = (K if edited is None else edited)[::-1, ::-1]
+        view_grid(Kf, key="pg.kflipped", scale=signed_scale(Kf), title="K flipped (what convolution slides)",
+                  height=120, legend=False)
+    return edited
+
+
+def _output(state: share.PlaygroundState, Y: np.ndarray | None, problem: str | None) -> None:
+    op = "⋆" if state.mode == "correlation" else "∗"
+    if Y is None:
+        st.markdown(f"**Output Y = X {op} K + b**")
+        st.error(problem, icon=":material/block:")
+        return
+    X, K = state.X, state.K
+    (ph, pw), (sh, sw), (dh, dw) = state.padding, state.stride, state.dilation
+    view_grid(Y, key="pg.output", scale=signed_scale(Y), picked=state.cell, pickable=True,
+              title=f"Output Y = X {op} K + b · {Y.shape[0]}×{Y.shape[1]}", height=GRID_HEIGHT,
+              label="Output Y: pick a cell to explain it")
+    st.caption(_formula("H", X.shape[0], K.shape[0], ph, sh, dh) + "  \n"
+               + _formula("W", X.shape[1], K.shape[1], pw, sw, dw))
+
+
+def _explain(state: share.PlaygroundState, e, Y: np.ndarray) -> None:
+    """How the picked output cell is computed: window ⊙ kernel, summed, plus bias."""
+    i, j = state.cell
+    st.markdown(f"**Explain Y[{i}, {j}]** (the receptive field is outlined on X)")
+    flipped = " flipped" if state.mode == "convolution" else ""
+    window, kernel, products = st.columns(3, gap="small")
+    # The window shares the input's grayscale and the kernel shares the kernel grid's scale.
     with window:
-        grid_view(e.window, key="pg.ex_w", title="window of X")
+        view_grid(e.window, key="pg.ex_w", scale=IMAGE, title="window of X", height=110, legend=False)
     with kernel:
-        grid_view(e.kernel, key="pg.ex_k", title=f"kernel{flipped}")
+        view_grid(e.kernel, key="pg.ex_k", scale=signed_scale(state.K), title=f"K{flipped}", height=110,
+                  legend=False)
     with products:
-        grid_view(e.products, key="pg.ex_p", title="products")
-    terms = " + ".join(f"{w:g}·{k:g}" for w, k in zip(e.window.ravel(), e.kernel.ravel(), strict=True))
-    padded = "" if e.inside.all() else f"  ({int((~e.inside).sum())} taps fall in the zero padding)"
-    st.code(f"Y[{i}, {j}] = {terms}\n        = {e.total:g}\n        + bias {e.bias:g}\n        = {e.value:g}"
-            f"{padded}", language=None, wrap_lines=True)
+        view_grid(e.products, key="pg.ex_p", scale=signed_scale(e.products), title="products", height=110,
+                  legend=False)
+    st.markdown(explain_terms(e))
     if not np.isclose(e.value, Y[i, j]):
-        st.error(f"Internal check failed: the heatmap shows {Y[i, j]:g}.")
+        st.error(f"Internal check failed: the output shows {Y[i, j]:g}.")
+
+
+def tools_row() -> None:
+    """Edits of the whole input and the kernel, and uploads: each replaces a grid, so each reruns the page."""
+    left, right = st.columns([3, 2], gap="medium")
+    ops = left.columns(len(TRANSFORMS))
+    for col, (op, label) in zip(ops, TRANSFORMS.items(), strict=True):
+        col.button(label, key=f"pg.tf.{op}", on_click=_on_transform, args=(op,), width="stretch",
+                   help=f"{label} the input")
+    flip, transpose = right.columns(2)
+    flip.button("Flip K ↻180°", key="pg.kflip", on_click=_on_kernel_op, args=("flip",), width="stretch")
+    transpose.button("Transpose K", key="pg.ktranspose", on_click=_on_kernel_op, args=("transpose",),
+                     width="stretch")
+    with st.expander("Upload a picture"):
+        st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns first for "
+                         "more detail); Photo mode below uses it at full size.", key="pg.upload",
+                         on_change=_on_upload)
 
 
 def photo_panel(state: share.PlaygroundState) -> None:
-    """The current kernel on a full-resolution picture (up to 1024x1024), input beside output."""
-    file = st.file_uploader("Picture (any common format); without one a built-in scene is used",
-                            key="pg.photo_file")
-    photo = None
-    if file is not None:
-        try:
-            photo = _load_picture(file.getvalue(), None)
-        except ValueError as exc:
-            st.error(f"{file.name}: {exc}.")
+    """The current kernel on the uploaded picture (or a built-in scene) at full size, input beside output."""
+    photo, name = ss.get(ws.PHOTO) or (None, None)
     if photo is None:
-        photo = _sample_photo()
+        st.caption("No picture uploaded yet (see “Upload a picture” above): a built-in scene is used.")
+        photo, name = _sample_photo(), "built-in scene"
+    P = photo.astype(np.float32) / 255
     op = conv2d if state.mode == "convolution" else corr2d
     try:
-        out = op(photo.astype(np.float32), state.K.astype(np.float32), padding=state.padding,
-                 stride=state.stride, dilation=state.dilation) + np.float32(state.bias)
+        out = op(P, state.K.astype(np.float32), padding=state.padding, stride=state.stride,
+                 dilation=state.dilation) + np.float32(state.bias)
     except ValueError as exc:
         st.error(f"No output: {exc}.")
         return
+    scale = robust_signed_scale(out)
     left, right = st.columns(2)
-    left.image(to_rgb(photo, diverging=False), caption=f"input {photo.shape[0]}×{photo.shape[1]}",
+    left.image(IMAGE.colours(P), caption=f"{name} · {P.shape[0]}×{P.shape[1]} (grayscale, 0 black, 1 white)",
                width="stretch")
-    right.image(to_rgb(out), caption=f"output {out.shape[0]}×{out.shape[1]} (red +, blue −)",
-                width="stretch")
+    right.image(scale.colours(out), width="stretch",
+                caption=f"output {out.shape[0]}×{out.shape[1]} · {scale.legend()} (brighter values are clipped)")
 
 
 @st.cache_data(show_spinner=False)
 def _sample_photo() -> np.ndarray:
-    """A 512x512 synthetic scene with edges in every direction, so photo mode works offline."""
-    return np.clip(0.55 * image_preset("letter", (512, 512)) + 0.3 * image_preset("circle", (512, 512))
-                   + 0.25 * image_preset("gradient", (512, 512)), 0.0, 1.0)
+    """A 512x512 synthetic scene (uint8) with edges in every direction, so photo mode works offline."""
+    scene = np.clip(0.55 * image_preset("letter", (512, 512)) + 0.3 * image_preset("circle", (512, 512))
+                    + 0.25 * image_preset("gradient", (512, 512)), 0.0, 1.0)
+    return np.round(scene * 255).astype(np.uint8)
 
 
-def export_panel(state: share.PlaygroundState, Y: np.ndarray | None, link_ok: bool) -> None:
-    """Show the code, downloads, and the share link."""
-    snippet = functools.partial(pytorch_snippet, state.X, state.K, padding=state.padding, stride=state.stride,
-                                dilation=state.dilation, bias=state.bias, mode=state.mode)
-    # Tracked, so that a closed expander costs nothing: highlighting code is slow in the browser.
+def export_panel() -> None:
+    """Show the code, and downloads made on click from the live workspace's latest state."""
+    live = ws.live()  # the fragment updates this object, so downloads never go stale after a stroke
+
+    def snippet() -> str:
+        s = live["state"]
+        return pytorch_snippet(s.X, s.K, padding=s.padding, stride=s.stride, dilation=s.dilation, bias=s.bias,
+                               mode=s.mode)
+
+    def png() -> bytes:
+        Y = live["Y"]
+        return to_png(Y, scale=max(1, 256 // max(Y.shape))) if Y is not None else b""
+
     code = st.expander("Show the code", key="pg.show_code", on_change="rerun")
     if code.open:
         with code:
@@ -306,52 +344,38 @@ def export_panel(state: share.PlaygroundState, Y: np.ndarray | None, link_ok: bo
             show_source(corr2d_loop)
             st.markdown("The same numbers from PyTorch, runnable as it is:")
             st.code(snippet(), language="python")
-    # Files are made only when clicked (callables), and a click does not rerun the page.
     cols = st.columns(4)
-    if Y is not None:
-        cols[0].download_button("Output CSV", functools.partial(to_csv, Y), "output.csv", "text/csv",
-                                key="pg.dl_csv", on_click="ignore", icon=":material/download:")
-        cols[1].download_button("Output PNG", functools.partial(to_png, Y, scale=max(1, 256 // max(Y.shape))),
-                                "output.png", "image/png", key="pg.dl_png", on_click="ignore",
-                                icon=":material/download:")
-    cols[2].download_button("Kernel JSON", functools.partial(kernel_to_json, state.K, mode=state.mode),
+    cols[0].download_button("Output CSV", lambda: to_csv(live["Y"]) if live["Y"] is not None else "",
+                            "output.csv", "text/csv", key="pg.dl_csv", on_click="ignore",
+                            icon=":material/download:")
+    cols[1].download_button("Output PNG", png, "output.png", "image/png", key="pg.dl_png", on_click="ignore",
+                            icon=":material/download:")
+    cols[2].download_button("Kernel JSON", lambda: kernel_to_json(live["state"].K, mode=live["state"].mode),
                             "kernel.json", "application/json", key="pg.dl_kernel", on_click="ignore",
                             icon=":material/download:")
     cols[3].download_button("PyTorch snippet", snippet, "convlab_snippet.py", "text/x-python",
                             key="pg.dl_snippet", on_click="ignore", icon=":material/download:")
-    if link_ok:
-        st.caption(":material/link: The address bar now holds a share link that restores exactly this state.")
-    else:
-        st.caption(":material/link_off: This state is too large for a share link (an uploaded picture with "
-                   "many shades); the address bar keeps the last state that fit.")
+    st.caption(":material/link: The address bar always holds a share link that restores exactly this state.")
 
 
 def playground() -> None:
     ws.ensure()
     st.title("Playground")
-    st.caption("Paint the input, edit the kernel, and watch the cross-correlation follow every change.")
+    what = "convolution" if ss.get(ws.MODE) == "convolution" else "cross-correlation"
+    st.caption(f"Paint the input, type or paint the kernel, and watch the {what} follow every change. "
+               "Click an output cell to see how it is computed.")
     note = ss.pop(ws.NOTE, None)
     slot = st.container()  # always there, so a note does not shift (and remount) everything below it
     if note:
         getattr(slot, note[0])(note[1])
     settings_row()
-    state = ws.current()
-    ws.clamp_cell(state)
-    state = ws.current()
-    left, middle, right = st.columns([5, 4, 5], gap="medium")
-    with left:
-        X = input_panel(_window_mask(state))
-    with middle:
-        K = kernel_panel()
-    state = dataclasses.replace(state, X=X, K=K)
-    with right:
-        Y = output_panel(state)
-    if Y is not None:
-        explain_panel(state, Y)
-    link_ok = ws.sync_link(state)
-    if st.toggle("Photo mode: apply the kernel to a full-size picture", key="pg.photo", **KEEP):
-        photo_panel(state)
-    export_panel(state, Y, link_ok)
+    spec = [5, 4, 5, 4]
+    setup_row(st.columns(spec[:2] + [spec[2] + spec[3]], gap="small"))
+    workspace(spec)
+    tools_row()
+    if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON, **KEEP):
+        photo_panel(ws.current())
+    export_panel()
 
 
 playground()

@@ -1,57 +1,67 @@
-"""Small Streamlit widgets shared by the pages: an exact-number grid editor, "show the code"."""
+"""Small Streamlit helpers shared by the pages: "show the code", safe echo of user text, explanation text."""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from convlab.images import to_rgb
+from convlab.colour import signed_scale
 
-LIMIT = 1e6  # the largest magnitude a typed number may have: beyond it sums stop meaning anything here
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+MAX_TERMS = 16  # products written out; beyond this the sum is summarised (a 7x7 kernel has 49)
 
 
-def merge_edits(edited: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """(h, w) edited values, (h, w) last good values -> the grid to use and one message per bad cell.
+def escape_markdown(text: str) -> str:
+    """`text` with every Markdown and HTML character escaped, so user text (a file name, a link value) is shown
+    as typed and can never become a link, an image or markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
-    A cleared or non-finite cell keeps its previous value, so a slip of the keyboard loses nothing.
+
+def number_text(v: float, decimals: int = 2) -> str:
+    """A value as the grids write it: `decimals` places, no trailing zeros, never "-0", typographic minus."""
+    if abs(v) >= 1e5:
+        text = f"{v:.1e}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+    else:
+        text = f"{v:.{decimals}f}"
+        if decimals:
+            text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "0") else text.replace("-", "−")
+
+
+def _factor(v: float) -> str:
+    text = number_text(v)
+    return f"({text})" if text.startswith("−") else text
+
+
+def explain_terms(e) -> str:
+    """The sum behind one output cell in words and numbers, rounded as the grids show them (Markdown).
+
+    `e` is a `convlab.CellExplanation`. "≈" marks a line whose shown numbers are rounded.
     """
-    values = np.asarray(edited, dtype=np.float64)
-    bad = ~np.isfinite(values)
-    messages = [
-        f"Row {i}, column {j} is empty or not a finite number: keeping {previous[i, j]:g}."
-        for i, j in zip(*np.nonzero(bad), strict=True)
+    pairs = list(zip(e.window.ravel(), e.kernel.ravel(), strict=True))
+    terms = [f"{_factor(x)}·{_factor(k)}" for x, k in pairs[:MAX_TERMS]]
+    if len(pairs) > MAX_TERMS:
+        terms.append(f"… ({len(pairs)} products in all)")
+    exact = all(number_text(v) == number_text(round(v, 2)) and abs(v - round(v, 2)) < 1e-12
+                for v in [*e.window.ravel(), *e.kernel.ravel(), e.total, e.bias, e.value])
+    eq = "=" if exact else "≈"
+    padded = int((~e.inside).sum())
+    lines = [
+        f"Y[{e.i}, {e.j}] = " + " + ".join(terms),
+        (f"{eq} {number_text(e.total)} + bias {_factor(e.bias)} {eq} **{number_text(e.value)}**" if e.bias
+         else f"{eq} **{number_text(e.value)}**"),
     ]
-    return np.where(bad, previous, values), messages
-
-
-def number_grid_editor(values: np.ndarray, *, key: str, revision: int) -> np.ndarray:
-    """Edit an (h, w) grid's exact numbers in a table; return the (h, w) grid to use now.
-
-    The table starts from the grid as it was at `revision`; bump the revision when code replaces
-    the grid (a preset, a flip), otherwise a keyed editor would re-apply its old edits.
-    """
-    base_key = f"_{key}.base"
-    if st.session_state.get(base_key, (None,))[0] != revision:
-        st.session_state[base_key] = (revision, np.array(values, dtype=np.float64))
-    base = st.session_state[base_key][1]
-    frame = pd.DataFrame(base, columns=[str(j) for j in range(base.shape[1])])
-    edited = st.data_editor(
-        frame,
-        key=f"{key}.{revision}",
-        num_rows="fixed",
-        column_config={c: st.column_config.NumberColumn(c, format="%g", min_value=-LIMIT, max_value=LIMIT)
-                       for c in frame.columns},
-    )
-    grid, messages = merge_edits(edited.apply(pd.to_numeric, errors="coerce").to_numpy(), values)
-    for message in messages:
-        st.warning(message, icon=":material/warning:")
-    return grid
+    if padded:
+        lines.append(f"{padded} of the {len(pairs)} taps fall in the zero padding (hatched on X), so they add 0.")
+    if not exact:
+        lines.append("Numbers are rounded to 2 decimals as in the grids; hover a cell for 4 digits.")
+    return "  \n".join(lines)
 
 
 def show_source(*functions: Callable) -> None:
@@ -61,6 +71,6 @@ def show_source(*functions: Callable) -> None:
 
 @functools.cache
 def app_icon() -> Image.Image:
-    """The browser-tab icon: a 3x3 kernel in the heatmaps' colours, drawn here so nothing is fetched."""
+    """The browser-tab icon: a 3x3 kernel in the grids' signed colours, drawn here so nothing is fetched."""
     K = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-    return Image.fromarray(to_rgb(K)).resize((48, 48), Image.Resampling.NEAREST)
+    return Image.fromarray(signed_scale(K).colours(K)).resize((48, 48), Image.Resampling.NEAREST)

@@ -8,16 +8,20 @@ another page loses nothing.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
-from convlab import output_shape
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
 from ui import share
+from ui.widgets import escape_markdown
 
 X_KEY, X_REV, X_SOURCE = "pg.X", "pg.X_rev", "pg.X_source"
-K_KEY, K_REV = "pg.K", "pg.K_rev"
+K_KEY, K_REV, K_SOURCE = "pg.K", "pg.K_rev", "pg.K_source"
+PHOTO, PHOTO_ON = "pg.photo_img", "pg.photo"  # (uint8 picture, its escaped name) and photo mode's toggle
+LIVE = "pg.live"  # {"state", "Y"}: the live workspace's latest numbers, read by downloads made on click
 NOTE = "pg.note"  # (level, text) shown once at the top of the page, e.g. a bad upload
 CELL = ("pg.cell_i", "pg.cell_j")  # the output cell being explained
 MODE, BIAS, SEPARATE = "pg.mode", "pg.bias", "pg.separate"
@@ -37,10 +41,46 @@ def set_input(X: np.ndarray, source: str | None = None) -> None:
     st.session_state[X_SOURCE] = source
 
 
-def set_kernel(K: np.ndarray) -> None:
-    """Replace the kernel (h, w) from code, so the editor starts afresh from it."""
+def set_kernel(K: np.ndarray, source: str | None = None) -> None:
+    """Replace the kernel (h, w) from code; `source` names the preset it came from."""
     st.session_state[K_KEY] = np.array(K, dtype=np.float64)
     st.session_state[K_REV] = st.session_state.get(K_REV, 0) + 1
+    st.session_state[K_SOURCE] = source
+
+
+def painted_input(X: np.ndarray) -> None:
+    """The learner painted the input (H, W): it is no longer the preset it came from."""
+    st.session_state[X_KEY], st.session_state[X_SOURCE] = X, None
+
+
+def edited_kernel(K: np.ndarray) -> None:
+    """The learner typed or painted the kernel (h, w): it is no longer the preset it came from."""
+    st.session_state[K_KEY], st.session_state[K_SOURCE] = K, None
+
+
+def set_cell(cell: tuple[int, int]) -> None:
+    """Explain output cell (i, j) from now on."""
+    st.session_state[CELL[0]], st.session_state[CELL[1]] = int(cell[0]), int(cell[1])
+
+
+def clamped(state: share.PlaygroundState, out_shape: tuple[int, int]) -> share.PlaygroundState:
+    """`state` with its explained cell kept inside an output of `out_shape` (and remembered so)."""
+    cell = (min(state.cell[0], out_shape[0] - 1), min(state.cell[1], out_shape[1] - 1))
+    if cell != state.cell:
+        set_cell(cell)
+        state = dataclasses.replace(state, cell=cell)
+    return state
+
+
+def live() -> dict:
+    """This session's holder of the live workspace's latest state and output (never shared)."""
+    return st.session_state.setdefault(LIVE, {"state": current(), "Y": None})
+
+
+def remember(state: share.PlaygroundState, Y: np.ndarray | None) -> None:
+    """Record the live workspace's numbers for the downloads, which are made after later strokes too."""
+    holder = live()
+    holder["state"], holder["Y"] = state, Y
 
 
 def load(state: share.PlaygroundState, source: str | None = None) -> None:
@@ -68,7 +108,8 @@ def ensure() -> None:
         except share.ShareLinkError as exc:
             st.session_state[NOTE] = (
                 "warning",
-                f"This share link could not be read ({exc}), so the lesson's example is shown instead.",
+                f"This share link could not be read ({escape_markdown(str(exc))}), so the lesson's example is shown "
+                "instead.",
             )
     load(state, source)
 
@@ -89,17 +130,6 @@ def current() -> share.PlaygroundState:
         bias=float(ss.get(BIAS, 0.0)),
         cell=(int(ss.get(CELL[0], 0)), int(ss.get(CELL[1], 0))),
     )
-
-
-def clamp_cell(state: share.PlaygroundState) -> None:
-    """Keep the explained cell inside the output when the output shrinks (or has no cells)."""
-    try:
-        Ho, Wo = output_shape(state.X.shape, state.K.shape, padding=state.padding, stride=state.stride,
-                              dilation=state.dilation)
-    except ValueError:
-        return
-    st.session_state[CELL[0]] = min(state.cell[0], Ho - 1)
-    st.session_state[CELL[1]] = min(state.cell[1], Wo - 1)
 
 
 def sync_link(state: share.PlaygroundState) -> bool:

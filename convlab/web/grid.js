@@ -1,0 +1,793 @@
+// ConvLab's one grid component: every grid of the app (input, kernel, output, explanation, training).
+//
+// Drawing is a pure function of the data Python sends (values, colour scale, marks) plus the local
+// interaction state (hover, focus, a stroke in flight). Three modes:
+//   paint: drag with the brush value, right-drag erases (0); keyboard Space paints, Delete erases;
+//   edit:  click a cell (or Enter, F2, a digit) and type a number: 0.5, -2/3, 1e-3 are accepted,
+//          anything else is refused in place and the old value kept; dragging paints the brush;
+//   view:  click or use the keyboard to pick a cell; hover reads a value.
+// Paint and edit send the whole grid once per stroke as the state value "stroke": {id, seq,
+// revision, grid}. Python acknowledges the last stroke it handled (data.ack) and the browser keeps
+// its own grid until that acknowledgement covers its latest stroke, so a late rerun never wipes a
+// newer stroke while a new revision (a preset, an upload) always shows. View sends "pick":
+// {id, seq, row, col}.
+//
+// Streamlit re-calls the default export whenever `data` changes (same parentElement) and runs the
+// returned cleanup only on unmount, so events are wired once per mount (MOUNTS).
+
+const MOUNTS = new WeakMap();
+const ACCENT = "#FFB000"; // gold: stands out on red, blue, black and white cells
+const HALO = "rgba(20, 20, 20, 0.85)";
+const GRID_LINE = "rgba(128, 128, 128, 0.55)";
+const PAD_HATCH = "rgba(128, 128, 128, 0.75)";
+const DARK_TEXT = [17, 17, 17];
+const LIGHT_TEXT = [255, 255, 255];
+const KEY_SEND_DELAY = 250; // ms of keyboard quiet before painted cells are sent
+const PICK_DELAY = 120; // ms: arrows held down pick once they settle
+
+function newInstanceId() {
+  // crypto.randomUUID needs a secure context; a classroom server on a LAN address is not one.
+  return Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+}
+
+// Numbers as the learner types them: decimals, signs (also the typographic minus), exponents and
+// fractions such as 1/9 or -2/3. Returns a finite number or null.
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+export function parseNumber(text) {
+  const t = String(text).trim().replace(/\u2212/g, "-").replace(/\s+/g, "");
+  if (!t) return null;
+  const parts = t.split("/");
+  if (parts.length > 2 || !parts.every((p) => DECIMAL.test(p))) return null;
+  const value = parts.length === 2 ? Number(parts[0]) / Number(parts[1]) : Number(parts[0]);
+  return Number.isFinite(value) ? value : null;
+}
+
+// The shortest text for a value, as the cells write it: `decimals` places, no trailing zeros, no "-0".
+function cellText(v, decimals) {
+  if (Math.abs(v) >= 1e5) return v.toExponential(1).replace("e+", "e");
+  let text = v.toFixed(decimals);
+  if (decimals > 0) text = text.replace(/0+$/, "").replace(/\.$/, "");
+  return text === "-0" ? "0" : text.replace("-", "\u2212");
+}
+
+// Readouts and accessible names: four significant digits, typographic minus.
+function fullText(v) {
+  const text = Number.isInteger(v) && Math.abs(v) < 1e9 ? String(v) : String(Number(v.toPrecision(4)));
+  return text.replace("-", "\u2212");
+}
+
+function luminance([r, g, b]) {
+  const lin = (c) => {
+    c /= 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+// Near-black or white, whichever contrasts more (convlab.colour.text_colour does the same).
+function textOn(rgb) {
+  return contrast(rgb, DARK_TEXT) >= contrast(rgb, LIGHT_TEXT) ? DARK_TEXT : LIGHT_TEXT;
+}
+
+// Position along the scale in 0..1 -> RGB, linear between evenly spaced stops, rounded half up
+// (convlab.colour.Scale.colours does the same).
+function colourAt(stops, t) {
+  const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(Math.floor(x), stops.length - 2);
+  const f = x - i;
+  return [0, 1, 2].map((k) => Math.floor(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]) + 0.5));
+}
+
+function mount(parentElement) {
+  const root = document.createElement("div");
+  root.className = "cl-grid";
+  const title = document.createElement("div");
+  title.className = "cl-title";
+  const frame = document.createElement("div");
+  frame.className = "cl-frame";
+  frame.tabIndex = 0;
+  frame.setAttribute("role", "grid");
+  // One hidden row and cell carry the focused cell's accessible name (a virtualised ARIA grid).
+  const ariaRow = document.createElement("div");
+  ariaRow.setAttribute("role", "row");
+  ariaRow.className = "cl-sr";
+  const ariaCell = document.createElement("div");
+  ariaCell.setAttribute("role", "gridcell");
+  ariaCell.id = `cl-cell-${newInstanceId()}`;
+  ariaRow.appendChild(ariaCell);
+  const canvas = document.createElement("canvas");
+  canvas.className = "cl-canvas";
+  const editor = document.createElement("input");
+  editor.className = "cl-editor";
+  editor.type = "text";
+  editor.inputMode = "decimal";
+  editor.autocomplete = "off";
+  editor.spellcheck = false;
+  editor.hidden = true;
+  frame.append(canvas, editor, ariaRow);
+  const caption = document.createElement("div");
+  caption.className = "cl-caption";
+  const message = document.createElement("div");
+  message.className = "cl-message";
+  message.setAttribute("role", "status");
+  const legend = document.createElement("div");
+  legend.className = "cl-legend";
+  root.append(title, frame, caption, message, legend);
+  parentElement.appendChild(root);
+
+  const ctx = canvas.getContext("2d");
+  const pixels = document.createElement("canvas");
+  const pixelsCtx = pixels.getContext("2d");
+  const touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+  const s = {
+    id: newInstanceId(),
+    seq: 0, // last stroke or pick sent
+    pending: 0, // last stroke sent and not yet acknowledged by Python (0: none)
+    rev: null,
+    rows: 0,
+    cols: 0,
+    grid: new Float64Array(0),
+    data: null,
+    stroke: null, // {pointerId, value, start, last, moved, changed}
+    hover: null, // [row, col] under the pointer
+    focus: [0, 0],
+    keyboard: false, // show the focus ring: the last interaction was a key
+    cell: 0,
+    dpr: 1,
+    editing: null, // [row, col] while the number editor is open
+    keyTimer: null,
+    pickTimer: null,
+    setStateValue: null,
+  };
+
+  const padOf = () => (s.data && s.data.pad ? s.data.pad : [0, 0]);
+
+  function adopt(data) {
+    s.rows = data.rows;
+    s.cols = data.cols;
+    s.rev = data.revision;
+    s.grid = Float64Array.from(data.values, (v) => (Number.isFinite(v) ? v : 0));
+    s.focus = [Math.min(s.focus[0], s.rows - 1), Math.min(s.focus[1], s.cols - 1)];
+  }
+
+  function ackCovers(ack) {
+    return s.pending === 0 || (ack != null && ack.id === s.id && ack.seq >= s.pending);
+  }
+
+  function layout() {
+    const d = s.data;
+    const [ph, pw] = padOf();
+    const rows = s.rows + 2 * ph;
+    const cols = s.cols + 2 * pw;
+    const width = root.clientWidth || d.maxHeight;
+    const cell = Math.max(2, Math.floor(Math.min(width / cols, d.maxHeight / rows, d.maxCell)));
+    const dpr = window.devicePixelRatio || 1;
+    if (cell === s.cell && dpr === s.dpr && canvas.width === Math.round(cell * cols * dpr)
+        && canvas.height === Math.round(cell * rows * dpr)) return;
+    s.cell = cell;
+    s.dpr = dpr;
+    canvas.style.width = `${cell * cols}px`;
+    canvas.style.height = `${cell * rows}px`;
+    frame.style.width = `${cell * cols}px`;
+    // A backing store in device pixels keeps cell edges and digits crisp on HiDPI screens.
+    canvas.width = Math.round(cell * cols * dpr);
+    canvas.height = Math.round(cell * rows * dpr);
+  }
+
+  function colourOf(v) {
+    const sc = s.data.scale;
+    return colourAt(sc.stops, (v - sc.lo) / (sc.hi - sc.lo));
+  }
+
+  function draw() {
+    const d = s.data;
+    if (!d || s.rows === 0) return;
+    const { rows, cols, cell, grid } = s;
+    const [ph, pw] = padOf();
+    const R = rows + 2 * ph;
+    const C = cols + 2 * pw;
+    // One pixel per cell, scaled up without smoothing: ~10x faster than a fillRect per cell at
+    // 64x64, which matters because a drag redraws on every pointer move.
+    if (pixels.width !== C || pixels.height !== R) {
+      pixels.width = C;
+      pixels.height = R;
+    }
+    const image = pixelsCtx.createImageData(C, R);
+    const zero = colourOf(0);
+    for (let r = 0; r < R; r++) {
+      for (let c = 0; c < C; c++) {
+        const i = r - ph;
+        const j = c - pw;
+        const inside = i >= 0 && i < rows && j >= 0 && j < cols;
+        const rgb = inside ? colourOf(grid[i * cols + j]) : zero;
+        const k = 4 * (r * C + c);
+        image.data[k] = rgb[0];
+        image.data[k + 1] = rgb[1];
+        image.data[k + 2] = rgb[2];
+        image.data[k + 3] = 255;
+      }
+    }
+    pixelsCtx.putImageData(image, 0, 0);
+    ctx.setTransform(s.dpr, 0, 0, s.dpr, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, C * cell, R * cell);
+    ctx.drawImage(pixels, 0, 0, C * cell, R * cell);
+    if (ph || pw) drawPadding(R, C);
+    drawLines(R, C);
+    if (d.showValues ?? cell >= 26) drawValues();
+    if (d.scale.kind === "image") drawOutOfRange();
+    if (d.taps) drawOutline(d.taps.map(([r, c]) => [r + ph, c + pw]), true);
+    if (d.picked) drawOutline([[d.picked[0] + ph, d.picked[1] + pw]], false);
+    if (s.keyboard && document.activeElement === frame && s.data.mode) drawFocus();
+    expose();
+  }
+
+  function drawPadding(R, C) {
+    // Zero padding: hatched cells around the input, so the border reads as "added zeros".
+    const { cell } = s;
+    const [ph, pw] = padOf();
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, 0, C * cell, R * cell);
+    ctx.rect(pw * cell, ph * cell, s.cols * cell, s.rows * cell);
+    ctx.clip("evenodd");
+    ctx.strokeStyle = PAD_HATCH;
+    ctx.lineWidth = 1;
+    const step = Math.max(4, cell / 3);
+    ctx.beginPath();
+    for (let x = -R * cell; x < C * cell; x += step) {
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x + R * cell, R * cell);
+    }
+    ctx.stroke();
+    ctx.restore();
+    // The input's own edge, so the padded frame is unmistakable.
+    ctx.strokeStyle = GRID_LINE;
+    ctx.setLineDash([4, 3]);
+    ctx.lineWidth = 2;
+    ctx.strokeRect(pw * cell + 1, ph * cell + 1, s.cols * cell - 2, s.rows * cell - 2);
+    ctx.setLineDash([]);
+  }
+
+  function drawLines(R, C) {
+    const { cell } = s;
+    const w = C * cell;
+    const h = R * cell;
+    // One device pixel: thin on HiDPI screens, never blurred across two pixels.
+    const lw = 1 / s.dpr;
+    ctx.fillStyle = GRID_LINE;
+    // Below 8 px the lines would turn an image into a mesh; the outer border still frames it.
+    if (cell >= 8) {
+      for (let c = 1; c < C; c++) ctx.fillRect(c * cell, 0, lw, h);
+      for (let r = 1; r < R; r++) ctx.fillRect(0, r * cell, w, lw);
+    }
+    ctx.fillRect(0, 0, w, lw);
+    ctx.fillRect(0, h - lw, w, lw);
+    ctx.fillRect(0, 0, lw, h);
+    ctx.fillRect(w - lw, 0, lw, h);
+  }
+
+  function drawValues() {
+    const d = s.data;
+    const { rows, cols, cell, grid } = s;
+    const [ph, pw] = padOf();
+    const decimals = d.decimals ?? 2;
+    const family = getComputedStyle(root).fontFamily || "sans-serif";
+    const texts = Array.from(grid, (v) => cellText(v, decimals));
+    const longest = Math.max(1, ...texts.map((t) => t.length));
+    const size = Math.floor(Math.min(d.maxFont || 22, cell * 0.45, (cell * 0.9) / (0.6 * longest)));
+    if (size < 9) return; // unreadable: the colour and the hover readout carry the value
+    ctx.font = `${size}px ${family}`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const [r, g, b] = textOn(colourOf(grid[i * cols + j]));
+        ctx.fillStyle = `rgb(${r},${g},${b})`;
+        ctx.fillText(texts[i * cols + j], (j + pw + 0.5) * cell, (i + ph + 0.5) * cell + 0.5);
+      }
+    }
+  }
+
+  function drawOutOfRange() {
+    // Images are drawn on 0..1: a cell above 1 or below 0 gets a gold corner, so a clipped colour
+    // never passes for the number it hides.
+    const { rows, cols, cell, grid } = s;
+    const [ph, pw] = padOf();
+    const sc = s.data.scale;
+    const t = Math.max(3, Math.round(cell * 0.35));
+    ctx.fillStyle = ACCENT;
+    ctx.strokeStyle = HALO;
+    ctx.lineWidth = 1;
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const v = grid[i * cols + j];
+        if (v >= sc.lo && v <= sc.hi) continue;
+        const x = (j + pw) * cell;
+        const y = (i + ph) * cell;
+        ctx.beginPath();
+        if (v > sc.hi) {
+          ctx.moveTo(x + cell, y);
+          ctx.lineTo(x + cell - t, y);
+          ctx.lineTo(x + cell, y + t);
+        } else {
+          ctx.moveTo(x, y + cell);
+          ctx.lineTo(x + t, y + cell);
+          ctx.lineTo(x, y + cell - t);
+        }
+        ctx.closePath();
+        ctx.fill();
+        ctx.stroke();
+      }
+    }
+  }
+
+  function drawOutline(cells, union) {
+    // Outline the union of the marked cells (drawn-frame coordinates), inset so an edge cell is not
+    // half clipped: first a dark band (so the gold shows on white cells too), then the gold.
+    const { cell } = s;
+    const [ph, pw] = padOf();
+    const C = s.cols + 2 * pw;
+    const on = new Set(cells.map(([r, c]) => r * C + c));
+    const has = (r, c) => union && r >= 0 && c >= 0 && c < C && on.has(r * C + c);
+    const lw = Math.max(2, Math.min(5, Math.round(cell * 0.12)));
+    for (const [style, width] of [[HALO, lw + Math.max(1, Math.round(lw / 2))], [ACCENT, lw]]) {
+      ctx.fillStyle = style;
+      for (const [r, c] of cells) {
+        const x = c * cell;
+        const y = r * cell;
+        if (!has(r - 1, c)) ctx.fillRect(x, y, cell, width);
+        if (!has(r + 1, c)) ctx.fillRect(x, y + cell - width, cell, width);
+        if (!has(r, c - 1)) ctx.fillRect(x, y, width, cell);
+        if (!has(r, c + 1)) ctx.fillRect(x + cell - width, y, width, cell);
+      }
+    }
+  }
+
+  function drawFocus() {
+    const { cell } = s;
+    const [ph, pw] = padOf();
+    const [r, c] = s.focus;
+    const primary = getComputedStyle(root).getPropertyValue("--st-primary-color").trim() || "#ff4b4b";
+    ctx.strokeStyle = primary;
+    ctx.lineWidth = 3;
+    ctx.setLineDash([5, 3]);
+    ctx.strokeRect((c + pw) * cell + 1.5, (r + ph) * cell + 1.5, cell - 3, cell - 3);
+    ctx.setLineDash([]);
+  }
+
+  function expose() {
+    // For tests and the benchmarks: what is drawn, read without parsing pixels.
+    canvas.dataset.rows = String(s.rows);
+    canvas.dataset.cols = String(s.cols);
+    canvas.dataset.revision = String(s.rev);
+    canvas.dataset.seq = String(s.seq);
+    canvas.dataset.pending = String(s.pending);
+    canvas.dataset.cell = String(s.cell);
+    canvas.dataset.pad = padOf().join(",");
+  }
+
+  function hint() {
+    const d = s.data;
+    if (d.hint) return d.hint;
+    if (d.mode === "paint") {
+      return touch ? `drag paints ${fullText(d.brush)}; the Eraser toggle erases`
+        : `drag paints ${fullText(d.brush)}, right-drag erases`;
+    }
+    if (d.mode === "edit") return touch ? "tap a cell and type a number (1/9 and −2/3 work)"
+      : "click a cell and type a number (1/9, −2/3, 1e-3 work), or drag to paint";
+    if (d.mode === "view" && d.pickable) return touch ? "tap a cell to explain it" : "click a cell to explain it";
+    return "";
+  }
+
+  function showCaption() {
+    const d = s.data;
+    const dims = `${s.rows} × ${s.cols}`;
+    if (s.hover) {
+      const [r, c] = s.hover;
+      caption.textContent = `row ${r}, col ${c} = ${fullText(s.grid[r * s.cols + c])}`;
+    } else {
+      const h = hint();
+      caption.textContent = h ? `${dims} · ${h}` : dims;
+    }
+    if (d.caption) caption.textContent += ` · ${d.caption}`;
+  }
+
+  function showAria() {
+    const [r, c] = s.focus;
+    ariaCell.setAttribute("aria-label", `row ${r}, column ${c}, value ${fullText(s.grid[r * s.cols + c] ?? 0)}`);
+    ariaCell.setAttribute("aria-rowindex", String(r + 1));
+    ariaCell.setAttribute("aria-colindex", String(c + 1));
+    ariaRow.setAttribute("aria-rowindex", String(r + 1));
+    frame.setAttribute("aria-rowcount", String(s.rows));
+    frame.setAttribute("aria-colcount", String(s.cols));
+    frame.setAttribute("aria-activedescendant", ariaCell.id);
+    frame.setAttribute("aria-label", s.data.label || s.data.title || "grid");
+    frame.setAttribute("aria-readonly", s.data.mode === "view" ? "true" : "false");
+  }
+
+  function showLegend() {
+    const d = s.data;
+    legend.replaceChildren();
+    if (!d.legend) return;
+    const sc = d.scale;
+    const bar = document.createElement("span");
+    bar.className = "cl-bar";
+    const stops = sc.stops.map((rgb, k) => `rgb(${rgb.join(",")}) ${(100 * k) / (sc.stops.length - 1)}%`);
+    bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
+    const lo = document.createElement("span");
+    const hi = document.createElement("span");
+    lo.textContent = fullText(sc.lo);
+    hi.textContent = sc.kind === "signed" ? `+${fullText(sc.hi)}` : fullText(sc.hi);
+    legend.append(lo, bar, hi);
+    const words = document.createElement("span");
+    words.className = "cl-words";
+    words.textContent = sc.kind === "signed" ? "0 is white" : "outside 0..1: gold corner";
+    legend.append(words);
+  }
+
+  function showMessage(text) {
+    message.textContent = text || "";
+  }
+
+  // -------------------------------------------------------------------------------- sending
+
+  function sendGrid() {
+    s.seq += 1;
+    s.pending = s.seq;
+    expose();
+    const grid = [];
+    for (let r = 0; r < s.rows; r++) grid.push(Array.from(s.grid.subarray(r * s.cols, (r + 1) * s.cols)));
+    s.setStateValue("stroke", { id: s.id, seq: s.seq, revision: s.rev, grid });
+  }
+
+  function sendPick(r, c) {
+    s.seq += 1;
+    expose();
+    s.setStateValue("pick", { id: s.id, seq: s.seq, row: r, col: c });
+  }
+
+  function schedule(kind, fn, delay) {
+    clearTimeout(s[kind]);
+    s[kind] = setTimeout(() => {
+      s[kind] = null;
+      fn();
+    }, delay);
+  }
+
+  // --------------------------------------------------------------------------------- pointer
+
+  function cellAt(ev) {
+    const rect = canvas.getBoundingClientRect();
+    if (!rect.width || !rect.height) return null;
+    const [ph, pw] = padOf();
+    return [
+      Math.floor(((ev.clientY - rect.top) / rect.height) * (s.rows + 2 * ph)) - ph,
+      Math.floor(((ev.clientX - rect.left) / rect.width) * (s.cols + 2 * pw)) - pw,
+    ];
+  }
+
+  function inside(cell) {
+    return cell !== null && cell[0] >= 0 && cell[0] < s.rows && cell[1] >= 0 && cell[1] < s.cols;
+  }
+
+  function setCell(r, c, value) {
+    if (r < 0 || r >= s.rows || c < 0 || c >= s.cols) return false;
+    const i = r * s.cols + c;
+    if (s.grid[i] === value) return false;
+    s.grid[i] = value;
+    return true;
+  }
+
+  // Bresenham between consecutive pointer positions, so a fast drag leaves no gaps.
+  function paintLine(from, to, value) {
+    let [r0, c0] = from;
+    const [r1, c1] = to;
+    const dc = Math.abs(c1 - c0);
+    const dr = -Math.abs(r1 - r0);
+    const sc = c0 < c1 ? 1 : -1;
+    const sr = r0 < r1 ? 1 : -1;
+    let err = dc + dr;
+    let changed = false;
+    for (;;) {
+      changed = setCell(r0, c0, value) || changed;
+      if (r0 === r1 && c0 === c1) break;
+      const e2 = 2 * err;
+      if (e2 >= dr) {
+        err += dr;
+        c0 += sc;
+      }
+      if (e2 <= dc) {
+        err += dc;
+        r0 += sr;
+      }
+    }
+    return changed;
+  }
+
+  const editable = () => s.data && (s.data.mode === "paint" || s.data.mode === "edit");
+
+  function onPointerDown(ev) {
+    if (ev.button !== 0 && ev.button !== 2) return;
+    const cell = cellAt(ev);
+    if (!inside(cell) || s.stroke) return;
+    s.keyboard = false;
+    s.focus = cell;
+    if (s.data.mode === "view") {
+      if (ev.button === 0 && s.data.pickable) {
+        s.data = { ...s.data, picked: cell };
+        draw();
+        sendPick(cell[0], cell[1]);
+      }
+      return;
+    }
+    if (!editable()) return;
+    ev.preventDefault();
+    if (s.editing) commitEdit(false);
+    canvas.setPointerCapture(ev.pointerId);
+    const value = ev.button === 2 ? 0 : s.data.brush;
+    const erase = ev.button === 2;
+    s.stroke = { pointerId: ev.pointerId, value, erase, start: cell, last: cell, moved: false, changed: false };
+    // Edit mode: a click (no drag) opens the editor; only a drag paints, starting from its first cell.
+    if (s.data.mode === "paint" || erase) s.stroke.changed = paintLine(cell, cell, value);
+    s.hover = cell;
+    draw();
+    showCaption();
+  }
+
+  function onPointerMove(ev) {
+    const stroke = s.stroke;
+    if (stroke && ev.pointerId === stroke.pointerId) {
+      // Coalesced events keep the true path when the browser batches moves into one frame.
+      const events = ev.getCoalescedEvents ? ev.getCoalescedEvents() : [];
+      for (const e of events.length ? events : [ev]) {
+        const cell = cellAt(e);
+        if (cell === null) continue;
+        if (!stroke.moved && (cell[0] !== stroke.start[0] || cell[1] !== stroke.start[1])) {
+          stroke.moved = true;
+          stroke.changed = paintLine(stroke.start, stroke.start, stroke.value) || stroke.changed;
+        }
+        if (stroke.moved) stroke.changed = paintLine(stroke.last, cell, stroke.value) || stroke.changed;
+        stroke.last = cell;
+      }
+      draw();
+    }
+    const cell = cellAt(ev);
+    s.hover = inside(cell) ? cell : null;
+    showCaption();
+  }
+
+  function finishStroke(ev) {
+    const stroke = s.stroke;
+    if (!stroke || ev.pointerId !== stroke.pointerId) return;
+    s.stroke = null;
+    if (s.data.mode === "edit" && !stroke.moved && !stroke.erase && ev.type === "pointerup") {
+      openEditor(stroke.start, null);
+      return;
+    }
+    if (stroke.changed) sendGrid();
+  }
+
+  function onPointerLeave() {
+    if (s.stroke) return;
+    s.hover = null;
+    showCaption();
+  }
+
+  // ---------------------------------------------------------------------------------- editor
+
+  function openEditor(cell, initial) {
+    const [r, c] = cell;
+    const [ph, pw] = padOf();
+    s.editing = cell;
+    s.focus = cell;
+    editor.hidden = false;
+    const size = Math.max(s.cell, 56);
+    editor.style.left = `${Math.max(0, (c + pw) * s.cell + (s.cell - size) / 2)}px`;
+    editor.style.top = `${(r + ph) * s.cell + (s.cell - Math.min(s.cell, 40)) / 2}px`;
+    editor.style.width = `${size}px`;
+    editor.style.height = `${Math.min(Math.max(s.cell, 28), 40)}px`;
+    editor.value = initial ?? fullText(s.grid[r * s.cols + c]).replace("\u2212", "-");
+    editor.setAttribute("aria-label", `new value for row ${r}, column ${c}`);
+    editor.focus();
+    if (initial == null) editor.select();
+    else editor.setSelectionRange(editor.value.length, editor.value.length);
+  }
+
+  function closeEditor(refocus) {
+    s.editing = null;
+    editor.hidden = true;
+    if (refocus) frame.focus();
+    draw();
+  }
+
+  // Returns true when the editor closed (a number was taken, or nothing changed).
+  function commitEdit(refocus) {
+    if (!s.editing) return true;
+    const [r, c] = s.editing;
+    const old = s.grid[r * s.cols + c];
+    const text = editor.value;
+    const value = parseNumber(text);
+    const limit = s.data.limit ?? 1e6;
+    if (value === null || Math.abs(value) > limit) {
+      const why = value === null ? `“${text.slice(0, 24)}” is not a number`
+        : `${fullText(value)} is too large (the limit is ±${fullText(limit)})`;
+      showMessage(`${why}: type e.g. 0.5, −2/3 or 1e-3. Row ${r}, column ${c} keeps ${fullText(old)}.`);
+      closeEditor(refocus);
+      return false;
+    }
+    showMessage("");
+    closeEditor(refocus);
+    if (setCell(r, c, value)) {
+      draw();
+      sendGrid();
+    }
+    return true;
+  }
+
+  editor.addEventListener("keydown", (ev) => {
+    ev.stopPropagation();
+    if (ev.key === "Enter" || ev.key === "Tab") {
+      ev.preventDefault();
+      const cell = s.editing;
+      if (commitEdit(true) && ev.key === "Tab" && cell) {
+        moveFocus(0, ev.shiftKey ? -1 : 1);
+      }
+    } else if (ev.key === "Escape") {
+      ev.preventDefault();
+      showMessage("");
+      closeEditor(true);
+    }
+  });
+  editor.addEventListener("blur", () => {
+    if (s.editing) commitEdit(false);
+  });
+
+  // -------------------------------------------------------------------------------- keyboard
+
+  function moveFocus(dr, dc, to) {
+    const [r, c] = to || [s.focus[0] + dr, s.focus[1] + dc];
+    s.focus = [Math.max(0, Math.min(s.rows - 1, r)), Math.max(0, Math.min(s.cols - 1, c))];
+    s.keyboard = true;
+    showAria();
+    draw();
+  }
+
+  function keyPaint(value) {
+    const [r, c] = s.focus;
+    if (setCell(r, c, value)) {
+      draw();
+      schedule("keyTimer", sendGrid, KEY_SEND_DELAY);
+    }
+    showAria();
+  }
+
+  frame.addEventListener("keydown", (ev) => {
+    const d = s.data;
+    if (!d || ev.target !== frame) return;
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const [r, c] = s.focus;
+    let handled = true;
+    if (moves[ev.key]) {
+      moveFocus(...moves[ev.key]);
+      if (ev.shiftKey && editable()) keyPaint(d.brush); // Shift+arrows paint as they move
+    } else if (ev.key === "Home") moveFocus(0, 0, ev.ctrlKey ? [0, 0] : [r, 0]);
+    else if (ev.key === "End") moveFocus(0, 0, ev.ctrlKey ? [s.rows - 1, s.cols - 1] : [r, s.cols - 1]);
+    else if (ev.key === "PageUp") moveFocus(-5, 0);
+    else if (ev.key === "PageDown") moveFocus(5, 0);
+    else if (d.mode === "view") {
+      if ((ev.key === "Enter" || ev.key === " ") && d.pickable) {
+        s.data = { ...d, picked: [r, c] };
+        draw();
+        sendPick(r, c);
+      } else handled = false;
+    } else if (ev.key === " ") keyPaint(d.brush);
+    else if (ev.key === "Delete" || ev.key === "Backspace") keyPaint(0);
+    else if (d.mode === "edit" && (ev.key === "Enter" || ev.key === "F2")) openEditor([r, c], null);
+    else if (d.mode === "edit" && ev.key.length === 1 && /[0-9.+\-\u2212]/.test(ev.key) && !ev.ctrlKey
+             && !ev.metaKey) openEditor([r, c], ev.key);
+    else handled = false;
+    if (handled) ev.preventDefault();
+    if (handled && moves[ev.key] && d.mode === "view" && d.pickable) {
+      s.data = { ...s.data, picked: s.focus };
+      draw();
+      const [pr, pc] = s.focus;
+      schedule("pickTimer", () => sendPick(pr, pc), PICK_DELAY);
+    }
+  });
+  frame.addEventListener("focus", () => {
+    showAria();
+    draw();
+  });
+  frame.addEventListener("blur", () => draw());
+
+  canvas.addEventListener("pointerdown", onPointerDown);
+  canvas.addEventListener("pointermove", onPointerMove);
+  canvas.addEventListener("pointerup", finishStroke);
+  canvas.addEventListener("pointercancel", finishStroke);
+  canvas.addEventListener("lostpointercapture", finishStroke);
+  canvas.addEventListener("pointerleave", onPointerLeave);
+  canvas.addEventListener("contextmenu", (ev) => ev.preventDefault());
+
+  let lastWidth = -1;
+  const resizeObserver = new ResizeObserver(() => {
+    if (!root.isConnected) {
+      teardown();
+      return;
+    }
+    if (root.clientWidth === lastWidth || !s.data) return;
+    lastWidth = root.clientWidth;
+    layout();
+    draw();
+  });
+  resizeObserver.observe(root);
+
+  function teardown() {
+    resizeObserver.disconnect();
+    clearTimeout(s.keyTimer);
+    clearTimeout(s.pickTimer);
+    if (MOUNTS.get(parentElement) === entry) MOUNTS.delete(parentElement);
+  }
+
+  function update(data) {
+    const reshaped = data.rows !== s.rows || data.cols !== s.cols;
+    const local = s.data && s.data.picked && data.pickable && s.pickTimer;
+    s.data = local ? { ...data, picked: s.data.picked } : data;
+    if (reshaped || data.revision !== s.rev) {
+      // Python replaced the grid: always show it; a stroke in flight continues on the new grid.
+      adopt(data);
+      s.pending = 0;
+      if (s.editing) closeEditor(false);
+    } else if (ackCovers(data.ack)) {
+      s.pending = 0;
+      if (!s.stroke && !s.keyTimer) adopt(data);
+    }
+    // Otherwise Python has not seen our latest stroke yet: keep the local grid.
+    if (data.picked && !s.keyboard && data.mode === "view") s.focus = data.picked.slice();
+    title.textContent = data.title || "";
+    title.hidden = !data.title;
+    root.dataset.mode = data.mode;
+    layout();
+    draw();
+    showCaption();
+    showAria();
+    showLegend();
+    if (data.message !== undefined) showMessage(data.message);
+  }
+
+  const entry = {
+    root,
+    update,
+    teardown,
+    setSender(fn) {
+      s.setStateValue = fn;
+    },
+    // Streamlit also calls the cleanup of a superseded call while still mounted: only a
+    // detached component is torn down.
+    cleanup: () => {
+      if (!parentElement.isConnected) teardown();
+    },
+  };
+  return entry;
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  let entry = MOUNTS.get(parentElement);
+  if (entry && !parentElement.contains(entry.root)) {
+    entry.teardown();
+    entry = undefined;
+  }
+  if (!entry) {
+    entry = mount(parentElement);
+    MOUNTS.set(parentElement, entry);
+  }
+  entry.setSender(setStateValue);
+  entry.update(data);
+  return entry.cleanup;
+}
