@@ -6,14 +6,17 @@ lesson's counting example whose cells hold 0, 1, 2, ...
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image
 
 from convlab.grids import as_grid
 
@@ -183,6 +186,42 @@ def image_preset(key: str, shape: tuple[int, int] | None = None, *, seed: int = 
 
 # ---------------------------------------------------------------------------------------- uploads
 
+# Bytes Pillow keeps per pixel in memory for each mode (its "pixelsize"): 1 for 8-bit bands and
+# palettes (mode "1" too), 2 for 16-bit grayscale, 4 for everything else, RGB included.
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1}
+# Formats whose decoders hold more than the image itself, as multiples of it (benchmarks/
+# bench_upload.py): WebP decodes to RGBA, copies that into Python bytes, then into the image; a
+# TIFF stored as one strip is read whole into a buffer before it is unpacked.
+_DECODER_COPIES = {"WEBP": 4, "TIFF": 2}
+# Decoding a picture must never hold more than this at once. The worst picture accepted is a
+# 4096x4096 RGBA PNG (a few KB of compressed zeros can declare one); with one large decode at a
+# time per server (below), five people uploading it at once cost about one decode.
+MAX_DECODE_BYTES = 64 * 2**20
+# Decodes above this wait for each other; smaller ones (a phone photo for a grid) never wait.
+_LARGE_DECODE_BYTES = 8 * 2**20
+_LARGE_DECODE = threading.Lock()
+_LOCK_WAIT_S = 60.0  # a queue longer than this means the server is overloaded: say so
+_BAND_BYTES = 2**20  # the large path converts the decoded picture one band of about this size at a time
+
+_ORIENTATION = {  # EXIF orientation -> the transpose that shows the picture upright (as ImageOps)
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+class _Refused(ValueError):
+    """A picture refused on purpose, with a learner's message (not a decoding failure)."""
+
+
+_NOT_FINITE = (
+    "this picture holds values that are not numbers (NaN) or are infinite, which no grid can show: "
+    "please save it as an ordinary 8- or 16-bit picture"
+)
+
 
 def _open(data: bytes | str | os.PathLike | BinaryIO) -> Image.Image:
     """Open (not yet decode) a picture from bytes, a path or a binary file object."""
@@ -227,27 +266,159 @@ def _check_size(img: Image.Image) -> None:
         )
 
 
-def _decode(img: Image.Image, shape: tuple[int, int] | None, max_side: int) -> np.ndarray:
-    """A picture opened by Pillow -> grayscale float64 (H, W) in [0, 1], upright and resized."""
-    target = _target_size(img.size, shape, max_side)
-    # JPEG can decode straight at 1/2, 1/4 or 1/8 size (never below the request): a 12 MP photo
-    # for a 64x64 grid decodes about 10x faster. A square request covers EXIF rotation too.
-    side = max(target)
-    img.draft(img.mode, (side, side))
-    ImageOps.exif_transpose(img, in_place=True)
-    target = _target_size(img.size, shape, max_side)
+def _pixel_bytes(mode: str) -> int:
+    return 2 if mode.startswith("I;16") else _PIXEL_BYTES.get(mode, 4)
 
+
+def _decode_cost(img: Image.Image, full_size: tuple[int, int]) -> int:
+    """Bytes decoding an opened (not yet loaded) picture holds at its peak, from its header alone.
+
+    The decoded image in the mode Pillow produces (after any `draft`), times the copies some
+    decoders make, and for progressive JPEG the coefficients libjpeg keeps for the whole picture
+    (2 bytes per stored sample of every component, whatever the draft).
+    """
+    width, height = img.size
+    cost = width * height * _pixel_bytes(img.mode) * _DECODER_COPIES.get(img.format or "", 1)
+    layers = getattr(img, "layer", None)
+    if img.format == "JPEG" and img.info.get("progressive") and layers:
+        most = max(h for _, h, _, _ in layers) * max(v for _, _, v, _ in layers)
+        samples = sum(full_size[0] * full_size[1] * h * v / most for _, h, v, _ in layers)
+        cost += int(2 * samples)
+    return cost
+
+
+def _check_cost(img: Image.Image, full_size: tuple[int, int], cost: int) -> None:
+    """Refuse a picture whose decoding would hold more than MAX_DECODE_BYTES."""
+    if cost <= MAX_DECODE_BYTES:
+        return
+    width, height = full_size
+    megapixels = MAX_DECODE_BYTES / (cost / (img.size[0] * img.size[1])) / 1e6
+    raise _Refused(
+        f"this picture is {width}x{height}: too large to open here; please use one under "
+        f"{max(int(megapixels), 1)} megapixels (or a JPEG)"
+    )
+
+
+@contextmanager
+def _decode_slot(cost: int) -> Iterator[None]:
+    """Let one large decode run at a time in this process (small ones never wait).
+
+    Every large decode holds up to MAX_DECODE_BYTES, so a server's peak memory stays about one
+    decode above its idle size however many people upload at once; the queue is short because a
+    decode takes about a second. Memory the decode freed is handed back to the system afterwards.
+    """
+    if cost <= _LARGE_DECODE_BYTES:
+        yield
+        return
+    if not _LARGE_DECODE.acquire(timeout=_LOCK_WAIT_S):
+        raise _Refused("the server is busy opening other large pictures: please try again in a minute")
+    try:
+        yield
+    finally:
+        _release_freed_memory()
+        _LARGE_DECODE.release()
+
+
+def _release_freed_memory() -> None:
+    """Return freed heap memory to the system (glibc keeps large freed blocks for reuse otherwise)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _find_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
+        return None
+
+
+_LIBC = _find_libc()
+
+
+def _gray(img: Image.Image) -> tuple[Image.Image, float]:
+    """Any mode -> L, LA (8-bit) or F (16/32-bit levels), and the value that means white."""
     # 16-bit grayscale becomes 32-bit float "F" to keep every level (rare 32-bit integer pictures
     # are read on the same 0..65535 scale); everything else is 8-bit.
-    full_scale = 65535.0 if img.mode.startswith("I") else 1.0 if img.mode == "F" else 255.0
-    if img.mode.startswith("I") or img.mode == "F":
-        img = img.convert("F") if img.mode in ("I", "F") else img.convert("I").convert("F")
-    elif img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
-        img = img.convert("RGBA").convert("LA")
-    elif img.mode in ("L", "1", "P", "RGB"):
-        img = img.convert("L")
-    else:
-        img = img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB... have no direct path to L
+    if img.mode == "F":
+        return img, 1.0
+    if img.mode.startswith("I"):
+        return (img if img.mode == "I" else img.convert("I")).convert("F"), 65535.0
+    if img.mode == "LA":
+        return img, 255.0
+    if img.mode in ("RGBA", "PA", "RGBa", "La") or "transparency" in img.info:
+        return (img if img.mode == "RGBA" else img.convert("RGBA")).convert("LA"), 255.0
+    if img.mode == "L":
+        return img, 255.0
+    if img.mode in ("1", "P", "RGB"):
+        return img.convert("L"), 255.0
+    return img.convert("RGB").convert("L"), 255.0  # CMYK, YCbCr, LAB... have no direct path to L
+
+
+def _composited(img: Image.Image, full_scale: float) -> Image.Image:
+    """L, LA or F -> F in 0..full_scale, transparent parts composited over white."""
+    if img.mode != "LA":
+        return img.convert("F")
+    pixels = np.asarray(img, dtype=np.float32)
+    gray, opacity = pixels[..., 0], pixels[..., 1]
+    return Image.fromarray(gray * opacity / np.float32(full_scale) + (np.float32(full_scale) - opacity))
+
+
+def _check_finite(img: Image.Image) -> None:
+    if img.mode == "F" and not np.isfinite(np.asarray(img)).all():
+        raise _Refused(_NOT_FINITE)
+
+
+def _reduce_in_bands(img: Image.Image, factor: tuple[int, int]) -> tuple[Image.Image, float]:
+    """A large decoded picture -> F image `factor` times smaller on each axis, over white.
+
+    Converting the whole picture at once would copy it once or twice more; one band of about
+    _BAND_BYTES at a time keeps the peak at the decoded picture plus this small result. Each
+    result pixel is the mean of the fx x fy pixels it covers, as BOX resizing would give.
+    """
+    fx, fy = factor
+    width, height = img.size
+    rows = fy * max(1, _BAND_BYTES // (width * 4 * fy))  # sized as its float copy, the largest
+    reduced = Image.new("F", (-(-width // fx), -(-height // fy)))
+    full_scale = 255.0
+    for top in range(0, height, rows):
+        band, full_scale = _gray(img.crop((0, top, width, min(top + rows, height))))
+        band = _composited(band, full_scale)
+        _check_finite(band)
+        reduced.paste(band.reduce((fx, fy)), (0, top // fy))
+    return reduced, full_scale
+
+
+def _decode(img: Image.Image, shape: tuple[int, int] | None, max_side: int) -> np.ndarray:
+    """A picture opened by Pillow -> grayscale float64 (H, W) in [0, 1], upright and resized."""
+    # JPEG can decode straight to grayscale at 1/2, 1/4 or 1/8 size (never below the request): a
+    # 12 MP photo for a 64x64 grid decodes about 10x faster in a 32nd of the memory. A square
+    # request covers EXIF rotation too.
+    full_size = img.size
+    img.draft("L", (max(_target_size(img.size, shape, max_side)),) * 2)
+    cost = _decode_cost(img, full_size)
+    _check_cost(img, full_size, cost)
+    with _decode_slot(cost):
+        img.load()
+        # EXIF (read once the pixels are, as PNG may store it after them) says how to turn the
+        # stored picture upright; the large path rotates its small result instead of the picture.
+        method = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+        swap = method in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE,
+                          Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+        upright = img.size[::-1] if swap else img.size
+        target = _target_size(upright, shape, max_side)
+        if cost > _LARGE_DECODE_BYTES:
+            stored_target = target[::-1] if swap else target
+            factor = (max(img.size[0] // stored_target[0], 1), max(img.size[1] // stored_target[1], 1))
+            decoded = img
+            img, full_scale = _reduce_in_bands(decoded, factor)
+            decoded.close()  # frees the decoded pixels now, not when the caller's `with` ends
+        else:
+            img, full_scale = _gray(img)
+            _check_finite(img)
+    if method is not None:
+        img = img.transpose(method)
 
     if target != img.size:
         # Shrinking: BOX makes each new pixel the exact average of the pixels it covers (no
@@ -256,12 +427,16 @@ def _decode(img: Image.Image, shape: tuple[int, int] | None, max_side: int) -> n
         shrinking = target[0] <= img.size[0] and target[1] <= img.size[1]
         img = img.resize(target, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
 
-    pixels = np.asarray(img, dtype=np.float64)
+    pixels = np.asarray(img, dtype=np.float64)  # (H, W) or (H, W, 2), at most 1024x1024: a copy
+    img.close()
     if img.mode == "LA":
         gray, opacity = pixels[..., 0] / full_scale, pixels[..., 1] / full_scale
         # Composite over white: transparent parts of a logo read as white paper, not black.
         return np.clip(gray * opacity + (1.0 - opacity), 0.0, 1.0)
-    return np.clip(pixels / full_scale, 0.0, 1.0)
+    if not np.isfinite(pixels).all():  # a float picture whose huge values overflowed in resizing
+        raise _Refused(_NOT_FINITE)
+    pixels /= full_scale
+    return np.clip(pixels, 0.0, 1.0, out=pixels)
 
 
 def load_image(
@@ -276,9 +451,14 @@ def load_image(
     `shape`, the result is exactly (H, W); without, the size is kept but scaled down (aspect kept)
     so that the longer side is at most `max_side`.
 
+    Memory: decoding holds at most MAX_DECODE_BYTES (checked from the header, before decoding),
+    and one large decode runs at a time per process, so a server may call this from many
+    sessions at once. Do not cache results by the upload's bytes: call it once per upload.
+
     Raises:
         ValueError: empty data, a missing file, not a picture, a damaged or truncated picture, a
-            picture over MAX_PIXELS (checked before decoding), or a bad shape / max_side.
+            picture over MAX_PIXELS or whose decoding would need more than MAX_DECODE_BYTES
+            (checked before decoding), NaN or infinity in a float picture, or a bad shape / max_side.
     """
     if shape is not None:
         shape = _check_shape(shape)
@@ -290,12 +470,17 @@ def load_image(
             return _decode(img, shape, int(max_side))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # e.g. a later frame's size
             raise ValueError(_TOO_LARGE) from None
+        except _Refused:
+            raise
         # Decoding is where truncated and corrupt files fail (OSError, SyntaxError, EOFError...).
         except Exception as error:
-            raise ValueError(
-                "this picture is damaged or incomplete (perhaps cut short while copying): "
-                "could not decode its pixels"
-            ) from error
+            raise _damaged() from error
+
+
+def _damaged() -> ValueError:
+    return ValueError(
+        "this picture is damaged or incomplete (perhaps cut short while copying): could not decode its pixels"
+    )
 
 
 # ------------------------------------------------------------------------------------------ edits
