@@ -19,8 +19,8 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["DIVERGING_STOPS", "IMAGE", "NEUTRAL", "Scale", "contrast_ratio", "nice_limit", "robust_signed_scale", "signed_scale",
-           "text_colour"]
+__all__ = ["DIVERGING_STOPS", "IMAGE", "NEUTRAL", "Scale", "contrast_ratio", "nice_limit",
+           "robust_signed_scale", "signed_scale", "text_colour"]
 
 # ColorBrewer's RdBu, reversed (Plotly's "RdBu_r"): evenly spaced stops from -vmax to +vmax.
 DIVERGING_STOPS: tuple[tuple[int, int, int], ...] = (

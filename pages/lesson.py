@@ -4,30 +4,36 @@ import numpy as np
 import streamlit as st
 
 from convlab import conv2d, corr2d, corr2d_loop, explain_cell
-from convlab.figures import grid_heatmap
+from convlab.colour import IMAGE, signed_scale
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
 from convlab.training import KernelTrainer, TrainConfig
 from ui import share
 from ui import workspace as ws
+from ui.grid import view_grid
 from ui.state import require_entry_script
 from ui.widgets import show_source
 
 require_entry_script()
 ss = st.session_state
-PLOT_CONFIG = {"displayModeBar": False}
 LESSON_X = np.arange(9.0).reshape(3, 3)
 LESSON_K = np.array([[0.0, 1.0], [2.0, 3.0]])
 
 
-def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44) -> None:
-    """Show grids side by side as heatmaps with their values written in, cells of one size.
+def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44, shared: bool = False,
+           images: tuple[str, ...] = ()) -> None:
+    """Show grids side by side with their values written in, cells of one size.
 
-    Grids whose title starts with "X" are images: grayscale, 1 white and 0 black as in the lesson.
+    Grids titled in `images` are pictures: grayscale, 1 white and 0 black as in the lesson. Every other
+    grid is numbers on the signed scale (0 white); with `shared`, those share one colour range, as grids
+    that are compared must.
     """
+    together = signed_scale(*(A for title, A in named if title not in images))
     for col, (title, A) in zip(st.columns(len(named)), named, strict=True):
-        fig = grid_heatmap(A, title=title, height=80 + cell * A.shape[0], diverging=not title.startswith("X"))
-        col.plotly_chart(fig, config=PLOT_CONFIG, key=f"{key}.{title}")
+        scale = IMAGE if title in images else together if shared else signed_scale(A)
+        with col:
+            view_grid(A, key=f"{key}.{title}", scale=scale, title=title, max_cell=cell,
+                      height=cell * A.shape[0], legend=True)
 
 
 def _open_playground(state: share.PlaygroundState, key: str) -> None:
@@ -59,8 +65,9 @@ def step_convolution() -> None:
                 "libraries compute cross-correlation and call it convolution: when the kernel is "
                 "*learned*, the flip makes no difference — the network simply learns the flipped kernel.")
     flipped = LESSON_K[::-1, ::-1].copy()
+    st.markdown("In symbols: `conv2d(X, K) = corr2d(X, flip(K))`, where `flip` turns `K` by 180°.")
     _grids(("K flipped", flipped), ("corr2d(X, K)", corr2d(LESSON_X, LESSON_K)),
-           ("conv2d(X, K)", conv2d(LESSON_X, LESSON_K)), key="l2")
+           ("conv2d(X, K)", conv2d(LESSON_X, LESSON_K)), key="l2", shared=True)
     _open_playground(share.PlaygroundState(X=LESSON_X, K=LESSON_K, mode="convolution"), "l2.open")
 
 
@@ -69,7 +76,7 @@ def step_edges() -> None:
     X, K = image_preset("stripes"), kernel_preset("edge")
     st.markdown("A 6×8 image, white (1) with a black (0) band, and the kernel `[1, −1]`: the output is 1 "
                 "where white turns black, −1 where black turns white, 0 elsewhere.")
-    _grids(("X", X), ("K", K), ("Y = corr2d(X, K)", corr2d(X, K)), key="l3", cell=34)
+    _grids(("X", X), ("K", K), ("Y = corr2d(X, K)", corr2d(X, K)), key="l3", cell=34, images=("X",))
     _open_playground(share.PlaygroundState(X=X, K=K), "l3.open")
 
 
@@ -77,7 +84,7 @@ def step_transposed() -> None:
     st.header("4 · Predict, then reveal: the transposed image")
     X, K = image_preset("stripes").T.copy(), kernel_preset("edge")
     st.markdown("Now the band is horizontal. What does `[1, −1]` find in `X.T`?")
-    _grids(("X.T", X), ("K", K), key="l4a", cell=34)
+    _grids(("X.T", X), ("K", K), key="l4a", cell=34, images=("X.T",))
     guess = st.radio("Your prediction", ["The same edges as before", "Horizontal edges (±1 in rows)",
                                          "Nothing: all zeros"], index=None, key="l4.guess", horizontal=True)
     if guess is None:
@@ -89,7 +96,7 @@ def step_transposed() -> None:
                 "of `X.T` nothing changes, so every output is 0:")
     K_t = kernel_preset("edge_t")
     _grids(("corr2d(X.T, K)", Y), ("K.T = [[1], [−1]]", K_t), ("corr2d(X.T, K.T)", corr2d(X, K_t)),
-           key="l4b", cell=30)
+           key="l4b", cell=30, shared=True)
     st.markdown("The transposed kernel `[[1], [−1]]` compares each cell with the one *below*: it finds "
                 "the horizontal edges.")
     _open_playground(share.PlaygroundState(X=X, K=K_t), "l4.open")
@@ -117,7 +124,7 @@ def step_learning() -> None:
     left.code("\n".join(f"epoch {i + 1}, loss {loss:.3f}" for i, loss in enumerate(losses)), language=None)
     with right:
         _grids(("initial", initial), ("learned", final), ("target [1, −1]", kernel_preset("edge")),
-               key="l5")
+               key="l5", shared=True)
     st.markdown(f"Learned `[{final[0, 0]:.4f}, {final[0, 1]:.4f}]` — close to `[1, −1]`. The lesson printed "
                 "`[0.9524, −1.0302]` from its own random start (loss 14.700 → 0.144); with a different "
                 "start the path differs but the loss falls every epoch the same way.")

@@ -1,7 +1,5 @@
 """Playground: paint an input and a kernel, see their cross-correlation live, explain any output cell."""
 
-import functools
-
 import numpy as np
 import streamlit as st
 
@@ -155,12 +153,13 @@ def _compute(state: share.PlaygroundState) -> tuple[np.ndarray | None, str | Non
     """Y = X ⋆ K + b (H', W'), or None and the reason there is no output."""
     op = conv2d if state.mode == "convolution" else corr2d
     try:
-        Y = op(state.X, state.K, padding=state.padding, stride=state.stride, dilation=state.dilation) + state.bias
+        Y = op(state.X, state.K, padding=state.padding, stride=state.stride, dilation=state.dilation)
+        Y = Y + state.bias
     except ValueError as exc:
         return None, f"No output: {exc}."
     if not np.isfinite(Y).all():
-        return None, ("No output: the numbers are so large that the sums overflow. Use smaller kernel values, "
-                      "input values or bias.")
+        return None, ("No output: the numbers are so large that the sums overflow. Use smaller kernel "
+                      "values, input values or bias.")
     return Y, None
 
 
@@ -260,18 +259,18 @@ def _output(state: share.PlaygroundState, Y: np.ndarray | None, problem: str | N
 def _explain(state: share.PlaygroundState, e, Y: np.ndarray) -> None:
     """How the picked output cell is computed: window ⊙ kernel, summed, plus bias."""
     i, j = state.cell
-    st.markdown(f"**Explain Y[{i}, {j}]** (the receptive field is outlined on X)")
+    st.markdown(f"**Explain Y[{i}, {j}]**: its receptive field, outlined on X, times K, summed")
     flipped = " flipped" if state.mode == "convolution" else ""
     window, kernel, products = st.columns(3, gap="small")
     # The window shares the input's grayscale and the kernel shares the kernel grid's scale.
     with window:
-        view_grid(e.window, key="pg.ex_w", scale=IMAGE, title="window of X", height=110, legend=False)
+        view_grid(e.window, key="pg.ex_w", scale=IMAGE, title="window", height=110, legend=False, bare=True)
     with kernel:
         view_grid(e.kernel, key="pg.ex_k", scale=signed_scale(state.K), title=f"K{flipped}", height=110,
-                  legend=False)
+                  legend=False, bare=True)
     with products:
         view_grid(e.products, key="pg.ex_p", scale=signed_scale(e.products), title="products", height=110,
-                  legend=False)
+                  legend=False, bare=True)
     st.markdown(explain_terms(e))
     if not np.isclose(e.value, Y[i, j]):
         st.error(f"Internal check failed: the output shows {Y[i, j]:g}.")
@@ -289,8 +288,8 @@ def tools_row() -> None:
     transpose.button("Transpose K", key="pg.ktranspose", on_click=_on_kernel_op, args=("transpose",),
                      width="stretch")
     with st.expander("Upload a picture"):
-        st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns first for "
-                         "more detail); Photo mode below uses it at full size.", key="pg.upload",
+        st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns "
+                         "first for more detail); Photo mode below uses it at full size.", key="pg.upload",
                          on_change=_on_upload)
 
 
@@ -313,7 +312,8 @@ def photo_panel(state: share.PlaygroundState) -> None:
     left.image(IMAGE.colours(P), caption=f"{name} · {P.shape[0]}×{P.shape[1]} (grayscale, 0 black, 1 white)",
                width="stretch")
     right.image(scale.colours(out), width="stretch",
-                caption=f"output {out.shape[0]}×{out.shape[1]} · {scale.legend()} (brighter values are clipped)")
+                caption=f"output {out.shape[0]}×{out.shape[1]} · {scale.legend()} (stronger responses "
+                        "take the end colours)")
 
 
 @st.cache_data(show_spinner=False)
@@ -370,10 +370,11 @@ def playground() -> None:
         getattr(slot, note[0])(note[1])
     settings_row()
     spec = [5, 4, 5, 4]
-    setup_row(st.columns(spec[:2] + [spec[2] + spec[3]], gap="small"))
+    setup_row(st.columns([*spec[:2], spec[2] + spec[3]], gap="small"))
     workspace(spec)
     tools_row()
-    if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON, **KEEP):
+    if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
+                 **KEEP):
         photo_panel(ws.current())
     export_panel()
 

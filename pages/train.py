@@ -6,17 +6,16 @@ import numpy as np
 import streamlit as st
 
 from convlab import corr2d
-from convlab.figures import grid_heatmap, loss_landscape_figure
+from convlab.colour import IMAGE, signed_scale
+from convlab.figures import loss_landscape_figure
 from convlab.images import IMAGES, image_preset, resize_grid
 from convlab.kernels import KERNELS, kernel_preset
 from convlab.training import TrainConfig, make_target
 from ui import share
 from ui import training_session as ts
-from ui.grid_view import grid_view
+from ui.grid import edit_grid, paint_grid, view_grid
 from ui.loss_chart import loss_chart
-from ui.paint_grid import paint_grid
 from ui.state import default, require_entry_script
-from ui.widgets import number_grid_editor
 
 require_entry_script()
 ss = st.session_state
@@ -24,14 +23,15 @@ KEEP = {"persist_state": "session"}
 PLOT_CONFIG = {"displayModeBar": False}
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 SPEEDS = {1: "1 epoch/s", 5: "5 epochs/s", 20: "20 epochs/s", 100: "100 epochs/s", 1000: "1000 epochs/s"}
-TICK = 0.05  # seconds between loss-chart updates at full speed: 20 updates per second
+# Seconds between server ticks at full speed: 10 a second; the chart animates the epochs of each tick in.
+TICK = 0.1
 TARGETS = {
     "preset": "A hidden preset kernel",
     "kernel": "A kernel I type in",
     "output": "A target output I paint",
 }
 OPTIMIZERS = {"sgd": "SGD (the lesson's)", "momentum": "SGD with momentum", "adam": "Adam"}
-LOSSES = {"sum": "Sum of squares (the lesson's)", "mean": "Mean of squares"}
+LOSSES = {"sum": "Sum of squares (lesson)", "mean": "Mean of squares"}
 
 
 def _defaults() -> None:
@@ -41,6 +41,11 @@ def _defaults() -> None:
     default("tr.K_rev", lambda: 0)
     default("tr.Y_paint", lambda: np.zeros((6, 7)))
     default("tr.Y_rev", lambda: 0)
+    # Widgets that other pages may set (the lesson's "Train it yourself") take their defaults from
+    # session state only: a default value as well makes Streamlit warn.
+    for key, value in (("tr.true_preset", "edge"), ("tr.lr", 3e-2), ("tr.epochs", 10), ("tr.speed", 20),
+                       ("tr.target_loss", 0.0), ("tr.out_rows", 1), ("tr.out_cols", 2)):
+        default(key, lambda value=value: value)
 
 
 def _on_input_preset() -> None:
@@ -63,8 +68,7 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         st.subheader(f"Input X · {X.shape[0]}×{X.shape[1]}")
         st.selectbox("Image preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
                      placeholder="Load a preset…", key="tr.x_preset", on_change=_on_input_preset)
-        painted = paint_grid(X, key="tr.paint_x", revision=ss["tr.X_rev"], vmin=min(0.0, float(X.min())),
-                             vmax=max(1.0, float(X.max())), height=220)
+        painted = paint_grid(X, key="tr.paint_x", scale=IMAGE, revision=ss["tr.X_rev"], height=220)
         if painted is not None:
             ss["tr.X"] = X = painted
     with st.container():
@@ -72,8 +76,8 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         kind = st.radio("Learn from", list(TARGETS), format_func=TARGETS.get, key="tr.target", **KEEP)
         K_true = None
         if kind == "preset":
-            name = st.selectbox("Hidden kernel", list(KERNELS), index=list(KERNELS).index("edge"),
-                                format_func=lambda k: KERNELS[k].label, key="tr.true_preset", **KEEP)
+            name = st.selectbox("Hidden kernel", list(KERNELS), format_func=lambda k: KERNELS[k].label,
+                                key="tr.true_preset", **KEEP)
             K_true = kernel_preset(name)
         elif kind == "kernel":
             rows, cols = st.columns(2)
@@ -81,8 +85,11 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
             ss.setdefault("tr.k_cols", ss["tr.K_true"].shape[1])
             rows.number_input("Kernel rows", *share.KERNEL_SIDES, key="tr.k_rows", on_change=_on_true_size)
             cols.number_input("Kernel columns", *share.KERNEL_SIDES, key="tr.k_cols", on_change=_on_true_size)
-            K_true = number_grid_editor(ss["tr.K_true"], key="tr.kedit", revision=ss["tr.K_rev"])
-            ss["tr.K_true"] = K_true
+            K_true = ss["tr.K_true"]
+            edited = edit_grid(K_true, key="tr.kedit", scale=signed_scale(K_true), revision=ss["tr.K_rev"],
+                               title="true kernel (type its numbers)", height=180)
+            if edited is not None:
+                ss["tr.K_true"] = K_true = edited
         if K_true is not None:
             shape = K_true.shape
             if shape[0] > X.shape[0] or shape[1] > X.shape[1]:
@@ -91,13 +98,13 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
                 st.stop()
             noise = st.slider("Noise added to the target (std)", 0.0, 1.0, step=0.05, key="tr.noise", **KEEP)
             Y = make_target(X, K_true, noise=noise, seed=int(ss.get("tr.seed", 0)))
-            if kind == "kernel" or st.toggle("Reveal the hidden kernel", key="tr.reveal", **KEEP):
-                st.plotly_chart(grid_heatmap(K_true, title="true kernel", height=180), config=PLOT_CONFIG,
-                                key="tr.true_fig")
+            if kind == "preset":
+                st.toggle("Reveal the hidden kernel", key="tr.reveal", **KEEP,
+                          help="Show the kernel that made the target beside the learned one.")
             return X, Y, shape, K_true
         rows, cols = st.columns(2)
-        kr = rows.number_input("Kernel rows", 1, min(7, X.shape[0]), value=1, key="tr.out_rows", **KEEP)
-        kc = cols.number_input("Kernel columns", 1, min(7, X.shape[1]), value=2, key="tr.out_cols", **KEEP)
+        kr = rows.number_input("Kernel rows", 1, min(7, X.shape[0]), key="tr.out_rows", **KEEP)
+        kc = cols.number_input("Kernel columns", 1, min(7, X.shape[1]), key="tr.out_cols", **KEEP)
         target_shape = (X.shape[0] - kr + 1, X.shape[1] - kc + 1)
         if ss["tr.Y_paint"].shape != target_shape:
             lesson_shape = target_shape == (X.shape[0], X.shape[1] - 1)
@@ -106,8 +113,8 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         st.caption("Paint what the kernel should output: 1 brush paints +1, right-drag erases.")
         brush = st.number_input("Brush value", value=1.0, step=0.5, format="%g", key="tr.y_brush", **KEEP)
         Y = ss["tr.Y_paint"]
-        painted = paint_grid(Y, key="tr.paint_y", brush=brush, revision=ss["tr.Y_rev"],
-                             vmin=min(-1.0, float(Y.min())), vmax=max(1.0, float(Y.max())), height=260)
+        painted = paint_grid(Y, key="tr.paint_y", scale=signed_scale(Y, [brush]), brush=brush,
+                             revision=ss["tr.Y_rev"], title="target Y (paint it)", height=260)
         if painted is not None:
             ss["tr.Y_paint"] = Y = painted
         return X, Y, (int(kr), int(kc)), None
@@ -120,15 +127,15 @@ def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
     optimizer = a.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
                             **KEEP)
     loss = b.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", **KEEP)
-    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, value=3e-2,
-                          format_func=lambda v: f"{v:g}", key="tr.lr", **KEEP)
+    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}",
+                          key="tr.lr", **KEEP)
     a, b = st.columns(2)
     seed = a.number_input("Init seed", 0, 2**31 - 1, step=1, key="tr.seed", **KEEP)
     init = b.selectbox("Initial weights", ["uniform", "normal", "zeros"], key="tr.init", **KEEP,
                        help="uniform is PyTorch's default for a conv layer, as in the lesson.")
     a, b = st.columns(2)
-    epochs = a.number_input("Stop after epochs", 1, 100_000, value=10, step=10, key="tr.epochs", **KEEP)
-    target_loss = b.number_input("…or at loss ≤", 0.0, value=0.0, format="%g", key="tr.target_loss",
+    epochs = a.number_input("Stop after epochs", 1, 100_000, step=10, key="tr.epochs", **KEEP)
+    target_loss = b.number_input("…or at loss ≤", 0.0, format="%g", key="tr.target_loss",
                                  help="0 means: don't stop on the loss.", **KEEP)
     bias = st.toggle("Learn a bias too", key="tr.bias", **KEEP)
     config = TrainConfig(kernel_shape=kernel_shape, lr=float(lr), epochs=int(epochs), seed=int(seed),
@@ -145,7 +152,7 @@ def controls() -> None:
     cols[2].button("Step", key="tr.step", on_click=ts.step, icon=":material/skip_next:", width="stretch")
     cols[3].button("Reset", key="tr.reset", on_click=ts.reset, icon=":material/replay:", width="stretch")
     speed, log = st.columns([3, 1], vertical_alignment="bottom")
-    speed.select_slider("Speed", list(SPEEDS), value=20, format_func=SPEEDS.get, key="tr.speed", **KEEP)
+    speed.select_slider("Speed", list(SPEEDS), format_func=SPEEDS.get, key="tr.speed", **KEEP)
     log.toggle("Log-scale loss", key="tr.log", **KEEP)
 
 
@@ -175,13 +182,26 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
         _landscape(run, K_true)
 
 
+def _state(run: ts.Run) -> str:
+    """What the run is doing, in one word (a finished run is not "paused")."""
+    if run.running:
+        return "training…"
+    if run.error:
+        return "diverged"
+    if run.finished and run.steps:
+        return "finished"
+    return "paused" if run.steps else "ready"
+
+
 def _draw_progress(run: ts.Run) -> None:
     c = run.config
-    state = "training…" if run.running else ("diverged" if run.error else "paused" if run.steps else "ready")
     a, b, d = st.columns(3)
     a.metric("Epoch", run.trainer.epoch)
-    b.metric("Loss", f"{run.trainer.loss():.4g}" if not run.error else "—")
-    d.metric("State", state)
+    # The loss of the last epoch, as its log line and the chart print it (measured before that epoch's
+    # update); before any epoch, the loss of the initial weights.
+    loss = run.steps[-1].loss if run.steps else run.trainer.loss()
+    b.metric("Loss", f"{loss:.4g}", help="The loss of the last epoch, as the printout shows it.")
+    d.metric("State", _state(run))
     if run.error:
         st.error(run.error, icon=":material/trending_up:")
     elif run.finished and run.steps:
@@ -195,29 +215,50 @@ def _draw_progress(run: ts.Run) -> None:
     # The lesson's format; huge losses (a run on its way to diverging) in 4 significant digits instead.
     lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" if s.loss < 1e5 else f"epoch {s.epoch}, loss {s.loss:.4g}"
              for s in run.steps[-10:]]
-    printout.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None)
+    printout.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None, height=300,
+                  wrap_lines=True)
+
+
+def _grid(values: np.ndarray, **kwargs) -> None:
+    """A view grid, or a note when the numbers are not finite (a run that blew up)."""
+    if np.isfinite(values).all():
+        view_grid(values, **kwargs)
+    else:
+        st.caption(f"**{kwargs.get('title', '')}**: not finite (the run diverged)")
 
 
 def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
-    """The goal beside the progress: true (or best) kernel, learned kernel, gradient; target, prediction."""
-    known = K_true is not None
+    """The goal beside the progress: true kernel, learned kernel, gradient; target, prediction.
+
+    Compared grids share one colour range (true with learned, target with prediction), so a colour
+    means the same number in both; 0 is white in every one of them.
+    """
+    W = run.trainer.weight
+    Y_hat = run.trainer.predict()
+    kernels = signed_scale(W, *([K_true] if K_true is not None else []))
     answer, learned, grad = st.columns(3)
     with answer:
-        grid_view(K_true if known else run.best_kernel, key="tr.answer", decimals=3, max_height=150,
-                  title="true kernel" if known else "best kernel (least squares)")
+        if K_true is not None:
+            _grid(K_true, key="tr.answer", scale=kernels, decimals=3, height=150, title="true kernel")
+        else:
+            st.caption("The true kernel is hidden: turn on “Reveal the hidden kernel” to compare it with the "
+                       "learned one." if ss.get("tr.target") == "preset" else
+                       "A painted target has no true kernel: the learned one is the best fit.")
     with learned:
-        grid_view(run.trainer.weight, key="tr.learned", title="learned kernel", decimals=3, max_height=150)
+        _grid(W, key="tr.learned", scale=kernels, title="learned kernel", decimals=3, height=150)
         if run.config.bias:
             st.caption(f"bias = {run.trainer.bias:.4g}")
     with grad:
         if run.steps:
-            grid_view(run.steps[-1].grad, key="tr.grad", title="gradient of the last update", decimals=3,
-                      max_height=150)
+            G = run.steps[-1].grad
+            _grid(G, key="tr.grad", scale=signed_scale(G), title="gradient of the last update", decimals=3,
+                  height=150)
+    outputs = signed_scale(run.Y, *([Y_hat] if np.isfinite(Y_hat).all() else []))
     target, pred = st.columns(2)
     with target:
-        grid_view(run.Y, key="tr.target_fig", title="target Y", max_height=240)
+        _grid(run.Y, key="tr.target_fig", scale=outputs, title="target Y", height=240)
     with pred:
-        grid_view(run.trainer.predict(), key="tr.pred", title="prediction Ŷ", max_height=240)
+        _grid(Y_hat, key="tr.pred", scale=outputs, title="prediction Ŷ", height=240)
 
 
 def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
@@ -247,7 +288,8 @@ def train_page() -> None:
             return
     with live:
         controls()
-        live_view(run, K_true)
+        revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")
+        live_view(run, K_true if revealed else None)
         if ss.get(ts.EARLIER):
             st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
 

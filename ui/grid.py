@@ -59,7 +59,7 @@ def _is_int(value: object) -> bool:
 
 
 def parse_stroke(raw: object, limit: float = LIMIT) -> Stroke | None:
-    """Read the component's `stroke` state; None if absent or malformed. Cells beyond ±limit make it unusable."""
+    """Read the component's `stroke` state; None if absent or malformed; a cell beyond ±limit voids it."""
     if not isinstance(raw, dict):
         return None
     stroke_id, seq, revision = raw.get("id"), raw.get("seq"), raw.get("revision")
@@ -76,7 +76,7 @@ def parse_stroke(raw: object, limit: float = LIMIT) -> Stroke | None:
 
 
 def parse_pick(raw: object, shape: tuple[int, int]) -> tuple[int, int, str, int] | None:
-    """Read the component's `pick` state -> (row, col, id, seq) inside `shape`; None if absent or malformed."""
+    """The component's `pick` state -> (row, col, id, seq) inside `shape`; None if absent or malformed."""
     if not isinstance(raw, dict):
         return None
     row, col, pick_id, seq = raw.get("row"), raw.get("col"), raw.get("id"), raw.get("seq")
@@ -166,7 +166,7 @@ def paint_grid(
     mode: str = "paint",
     limit: float = LIMIT,
 ) -> np.ndarray | None:
-    """Show an (H, W) grid the learner paints (or, with mode="edit", types into); the new grid once per stroke.
+    """Show an (H, W) grid the learner paints (mode="edit": types into); return the new grid once per stroke.
 
     Args:
         values: the grid, (H, W) with 1 <= H, W <= 64, finite.
@@ -199,7 +199,9 @@ def paint_grid(
     return new
 
 
-def edit_grid(values: np.ndarray, *, key: str, scale: Scale, revision: int = 0, **kwargs: Any) -> np.ndarray | None:
+def edit_grid(
+    values: np.ndarray, *, key: str, scale: Scale, revision: int = 0, **kwargs: Any
+) -> np.ndarray | None:
     """`paint_grid` in edit mode: click a cell (or Enter, or a digit) and type an exact number."""
     return paint_grid(values, key=key, scale=scale, revision=revision, mode="edit", **kwargs)
 
@@ -219,14 +221,19 @@ def view_grid(
     legend: bool = True,
     caption: str | None = None,
     label: str | None = None,
+    bare: bool = False,
 ) -> tuple[int, int] | None:
-    """Show an (H, W) grid of numbers; with `pickable`, return the (row, col) the learner newly picked, once."""
+    """Show an (H, W) grid of numbers; with `pickable`, return the (row, col) the learner newly picked, once.
+
+    `bare` drops the caption line (size and hint) except for the hover readout: for small grids in a row.
+    """
     grid = _as_grid(values)
     new = take_pick(key, grid.shape) if pickable else None
     picked = new or picked
-    _draw(key, grid, scale, "view", title=title, picked=None if picked is None else [int(picked[0]), int(picked[1])],
+    mark = None if picked is None else [int(picked[0]), int(picked[1])]
+    _draw(key, grid, scale, "view", title=title, picked=mark,
           pickable=pickable, decimals=int(decimals), showValues=show_values, maxHeight=int(height),
-          maxCell=int(max_cell), legend=legend, caption=caption, label=label)
+          maxCell=int(max_cell), legend=legend, caption=caption, label=label, bare=bare or None)
     return new
 
 
@@ -265,4 +272,5 @@ def inject_pick(session_state: _ItemStore, key: str, cell: tuple[int, int]) -> N
     previous = session_state.get(key)
     last = previous.get(PICK) if isinstance(previous, dict) else None
     seq = last["seq"] + 1 if isinstance(last, dict) and _is_int(last.get("seq")) else 1
-    session_state[key] = {PICK: {"id": APPTEST_INSTANCE, "seq": seq, "row": int(cell[0]), "col": int(cell[1])}}
+    pick = {"id": APPTEST_INSTANCE, "seq": seq, "row": int(cell[0]), "col": int(cell[1])}
+    session_state[key] = {PICK: pick}

@@ -18,8 +18,8 @@ MAX_TERMS = 16  # products written out; beyond this the sum is summarised (a 7x7
 
 
 def escape_markdown(text: str) -> str:
-    """`text` with every Markdown and HTML character escaped, so user text (a file name, a link value) is shown
-    as typed and can never become a link, an image or markup."""
+    """`text` with every Markdown and HTML character escaped: user text (a file name, a link value) is shown
+    as typed and never becomes a link, an image or markup."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
@@ -58,7 +58,7 @@ def explain_terms(e) -> str:
          else f"{eq} **{number_text(e.value)}**"),
     ]
     if padded:
-        lines.append(f"{padded} of the {len(pairs)} taps fall in the zero padding (hatched on X), so they add 0.")
+        lines.append(f"{padded} of the {len(pairs)} taps fall in the zero padding (hatched on X): they add 0")
     if not exact:
         lines.append("Numbers are rounded to 2 decimals as in the grids; hover a cell for 4 digits.")
     return "  \n".join(lines)

@@ -108,8 +108,8 @@ def ensure() -> None:
         except share.ShareLinkError as exc:
             st.session_state[NOTE] = (
                 "warning",
-                f"This share link could not be read ({escape_markdown(str(exc))}), so the lesson's example is shown "
-                "instead.",
+                f"This share link could not be read ({escape_markdown(str(exc))}), so the lesson's example "
+                "is shown instead.",
             )
     load(state, source)
 

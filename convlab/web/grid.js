@@ -25,6 +25,22 @@ const LIGHT_TEXT = [255, 255, 255];
 const KEY_SEND_DELAY = 250; // ms of keyboard quiet before painted cells are sent
 const PICK_DELAY = 120; // ms: arrows held down pick once they settle
 
+// Streamlit adds a browser-history entry for every change of the query string, and ConvLab keeps its
+// whole state there (a share link) on every edit: Back would step through edits without restoring them,
+// and leaving a page took several presses. An entry that changes only the query string of the same page
+// replaces the current one instead; moving to another page still adds one.
+if (!window.__convlabHistory) {
+  window.__convlabHistory = true;
+  const push = window.history.pushState.bind(window.history);
+  window.history.pushState = function pushState(state, unused, url) {
+    const next = url == null ? null : new URL(url, document.location.href);
+    if (next && next.pathname === document.location.pathname) {
+      return window.history.replaceState(state, unused, url);
+    }
+    return push(state, unused, url);
+  };
+}
+
 function newInstanceId() {
   // crypto.randomUUID needs a secure context; a classroom server on a LAN address is not one.
   return Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
@@ -391,11 +407,13 @@ function mount(parentElement) {
     if (s.hover) {
       const [r, c] = s.hover;
       caption.textContent = `row ${r}, col ${c} = ${fullText(s.grid[r * s.cols + c])}`;
+    } else if (d.bare) {
+      caption.textContent = ""; // small grids in a row: the readout appears on hover only
     } else {
       const h = hint();
       caption.textContent = h ? `${dims} · ${h}` : dims;
     }
-    if (d.caption) caption.textContent += ` · ${d.caption}`;
+    if (d.caption && !s.hover) caption.textContent += caption.textContent ? ` · ${d.caption}` : d.caption;
   }
 
   function showAria() {
