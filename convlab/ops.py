@@ -37,6 +37,12 @@ _SHIFTED_MIN_CELLS: dict[torch.dtype, int] = {torch.float32: 128 * 128, torch.fl
 # trip, not the arithmetic, are the cost.
 _NUMPY_MAX_WORK = 1 << 13
 
+# The most cells corr2d makes (a padded copy of the input, or the output): 2**25 float64 cells are
+# 256 MiB, a 5792x5792 grid; far beyond any grid or photo the app computes (1024x1024 plus padding).
+MAX_CELLS = 1 << 25
+# The largest kernel Conv2D makes: its weights are drawn before any input is seen.
+MAX_KERNEL_CELLS = 1 << 20
+
 __all__ = [
     "CellExplanation",
     "conv2d",
@@ -52,7 +58,7 @@ def _whole(v: object, name: str) -> int:
     if type(v) is int:  # the common case, checked first because this runs on every call
         return v
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {v!r}")
+        raise ValueError(f"{name} must be a whole number, got {_show(v)}")
     return int(v)
 
 
@@ -62,7 +68,7 @@ def _pair(value: IntPair, name: str) -> tuple[int, int]:
         return value, value
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2:
-        raise ValueError(f"{name} must be one whole number or a pair (rows, columns), got {value!r}")
+        raise ValueError(f"{name} must be one whole number or a pair (rows, columns), got {_show(value)}")
     return _whole(pair[0], name), _whole(pair[1], name)
 
 
@@ -74,33 +80,98 @@ def _settings(padding: IntPair, stride: IntPair, dilation: IntPair) -> _Settings
         return (padding, padding), (stride, stride), (dilation, dilation)
     p, s, d = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
     if min(p) < 0:
-        raise ValueError(f"padding must be 0 or more, got {padding!r}")
+        raise ValueError(f"padding must be 0 or more, got {_show(padding)}")
     if min(s) < 1:
-        raise ValueError(f"stride must be 1 or more, got {stride!r}")
+        raise ValueError(f"stride must be 1 or more, got {_show(stride)}")
     if min(d) < 1:
-        raise ValueError(f"dilation must be 1 or more, got {dilation!r}")
+        raise ValueError(f"dilation must be 1 or more, got {_show(dilation)}")
     return p, s, d
 
 
 def _fmt(shape: tuple[int, int]) -> str:
-    return f"{shape[0]}x{shape[1]}"
+    return f"{_num(shape[0])}x{_num(shape[1])}"
 
 
 def _output_shape(
     input_shape: tuple[int, int], kernel_shape: tuple[int, int], settings: _Settings
 ) -> tuple[int, int]:
-    """(H, W), (h, w) of non-empty grids, validated settings -> (H', W'), or a learner's ValueError."""
+    """(H, W), (h, w) of non-empty grids, validated settings -> (H', W'), or a learner's ValueError.
+
+    Python integers never overflow, so even absurd settings are checked exactly, before anything
+    is allocated: a padded input or an output over MAX_CELLS is refused here.
+    """
     (ph, pw), (sh, sw), (dh, dw) = settings
     (H, W), (h, w) = input_shape, kernel_shape
     span = (dh * (h - 1) + 1, dw * (w - 1) + 1)
     padded = (H + 2 * ph, W + 2 * pw)
+    if (ph or pw) and padded[0] * padded[1] > max(MAX_CELLS, H * W):
+        raise ValueError(
+            f"padding {_pair_text((ph, pw))} would make the input {_fmt(padded)}, "
+            f"{_cells(padded[0] * padded[1])}: too large to compute here (the limit is "
+            f"{_cells(MAX_CELLS)}), so please use less padding"
+        )
     if span[0] > padded[0] or span[1] > padded[1]:
         dilated = f" (dilated to {_fmt(span)})" if span != (h, w) else ""
         raise ValueError(
             f"kernel {h}x{w}{dilated} is larger than the padded input {_fmt(padded)}: "
             "use a smaller kernel or dilation, or more padding"
         )
-    return (padded[0] - span[0]) // sh + 1, (padded[1] - span[1]) // sw + 1
+    out = (padded[0] - span[0]) // sh + 1, (padded[1] - span[1]) // sw + 1
+    if out[0] * out[1] > max(MAX_CELLS, H * W):
+        raise ValueError(
+            f"the output would be {_fmt(out)}, {_cells(out[0] * out[1])}: too large to compute here "
+            f"(the limit is {_cells(MAX_CELLS)}), so please use a smaller input or a larger stride"
+        )
+    return out
+
+
+def _pair_text(pair: tuple[int, int]) -> str:
+    return _num(pair[0]) if pair[0] == pair[1] else f"{_num(pair[0])},{_num(pair[1])}"
+
+
+def _num(n: int) -> str:
+    """A whole number as text, even one too long for Python's int-to-text limit (4300 digits)."""
+    if abs(n).bit_length() <= 64:
+        return str(n)
+    return f"{'-' if n < 0 else ''}about 10^{int(abs(n).bit_length() * math.log10(2))}"
+
+
+def _cells(n: int) -> str:
+    """A cell count as a learner reads it: '40 billion cells', '33.6 million cells'."""
+    if n >= 10**15:
+        return f"{_num(n)} cells"
+    for size, word in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
+        if n >= size:
+            return f"{n / size:.3g} {word} cells"
+    return f"{n:,} cells"
+
+
+def _show(value: object) -> str:
+    """A value a caller passed, for an error message: short, and safe for any size of number."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return repr(bool(value) if value is not None else None)
+    if isinstance(value, (int, np.integer)):
+        return _num(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    if isinstance(value, (tuple, list)) and len(value) <= 4:
+        inner = ", ".join(_show(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
+    return f"a {type(value).__name__}"
+
+
+def _clamped(settings: _Settings, input_shape: tuple[int, int], kernel_shape: tuple[int, int]) -> _Settings:
+    """Settings that _output_shape accepted, with strides and dilations no larger than the padded input.
+
+    A stride longer than the padded input leaves one output cell whatever its size, and a
+    1-tap axis ignores its dilation, so both can be cut to fit the C integers torch takes
+    (stride=10**30 computes the same one cell as stride=H) without changing any answer.
+    """
+    (ph, pw), (sh, sw), (dh, dw) = settings
+    (H, W), (h, w) = input_shape, kernel_shape
+    return (ph, pw), (min(sh, H + 2 * ph), min(sw, W + 2 * pw)), (dh if h > 1 else 1, dw if w > 1 else 1)
 
 
 def output_shape(
@@ -118,9 +189,13 @@ def output_shape(
             is larger than the padded input.
     """
     settings = _settings(padding, stride, dilation)
+    for shape, name in ((input_shape, "the input's shape"), (kernel_shape, "the kernel's shape")):
+        if not isinstance(shape, (tuple, list, torch.Size)):
+            raise ValueError(f"{name} must be a pair (rows, columns), got {_show(shape)}")
     if len(input_shape) != 2 or len(kernel_shape) != 2:
         raise ValueError(
-            f"input and kernel must be 2-D grids, got shapes {tuple(input_shape)} and {tuple(kernel_shape)}"
+            f"input and kernel must be 2-D grids, got shapes {_show(tuple(input_shape))} and "
+            f"{_show(tuple(kernel_shape))}"
         )
     H, W = (_whole(n, "every side of a shape") for n in input_shape)
     h, w = (_whole(n, "every side of a shape") for n in kernel_shape)
@@ -188,6 +263,14 @@ def _as_tensor(A: object, name: str) -> torch.Tensor:
     """A 2-D real tensor, or anything numpy reads as one -> a checked float32 or float64 tensor."""
     if not isinstance(A, torch.Tensor):
         return _to_torch(_as_array(A, name))
+    if A.layout != torch.strided:
+        raise ValueError(f"{name} is a sparse tensor: pass an ordinary (dense) one, e.g. with .to_dense()")
+    if A.is_quantized:
+        raise ValueError(f"{name} is a quantized tensor: pass real numbers, e.g. with .dequantize()")
+    if A.is_meta:
+        raise ValueError(f"{name} is on the 'meta' device, which holds no numbers: pass a tensor with values")
+    if A.device.type != "cpu":
+        A = A.cpu()  # ConvLab computes on the CPU; autograd follows the copy back to the device
     if A.is_complex():
         raise ValueError(f"{name} must hold real numbers, got dtype {A.dtype}")
     _check_grid(A.shape, name)
@@ -211,11 +294,13 @@ def _correlate(X: Array, K: Array, padding: IntPair, stride: IntPair, dilation: 
         Xn, Kn = _as_array(X, "the input"), _as_array(K, "the kernel")
         settings = _settings(padding, stride, dilation)
         out_shape = _output_shape(Xn.shape, Kn.shape, settings)
+        settings = _clamped(settings, Xn.shape, Kn.shape)
         if out_shape[0] * out_shape[1] * Kn.size <= _NUMPY_MAX_WORK:  # einsum promotes mixed dtypes
             return _corr2d_numpy(Xn, Kn[::-1, ::-1] if flip else Kn, settings, out_shape)
         Xt, Kt = _to_torch(Xn), _to_torch(Kn)
     (H, W), (h, w) = Xt.shape, Kt.shape
     Ho, Wo = _output_shape((H, W), (h, w), settings)
+    settings = _clamped(settings, (H, W), (h, w))
     if Xt.dtype != Kt.dtype:
         dtype = torch.promote_types(Xt.dtype, Kt.dtype)
         Xt, Kt = Xt.to(dtype), Kt.to(dtype)
@@ -383,21 +468,27 @@ def explain_cell(
     Xn = _as_tensor(X, "the input").detach().double().numpy()
     Kn = _as_tensor(K, "the kernel").detach().double().numpy()
     settings = _settings(padding, stride, dilation)
-    (ph, pw), (sh, sw), (dh, dw) = settings
     Ho, Wo = _output_shape(Xn.shape, Kn.shape, settings)
+    (ph, pw), (sh, sw), (dh, dw) = _clamped(settings, Xn.shape, Kn.shape)
     i, j = _whole(i, "the row i"), _whole(j, "the column j")
     if not (0 <= i < Ho and 0 <= j < Wo):
-        raise ValueError(f"cell ({i}, {j}) is outside the {Ho}x{Wo} output")
+        raise ValueError(f"cell ({_num(i)}, {_num(j)}) is outside the {Ho}x{Wo} output")
     b = _real(bias.detach() if isinstance(bias, torch.Tensor) else bias)
     if b is None or not math.isfinite(b):
-        raise ValueError(f"the bias must be one finite real number, got {bias!r}")
+        raise ValueError(f"the bias must be one finite real number, got {_show(bias)}")
     h, w = Kn.shape
     rows = np.broadcast_to((i * sh - ph + dh * np.arange(h))[:, None], (h, w)).copy()
     cols = np.broadcast_to((j * sw - pw + dw * np.arange(w))[None, :], (h, w)).copy()
     inside = (rows >= 0) & (rows < Xn.shape[0]) & (cols >= 0) & (cols < Xn.shape[1])
     window = np.where(inside, Xn[rows.clip(0, Xn.shape[0] - 1), cols.clip(0, Xn.shape[1] - 1)], 0.0)
-    products = window * Kn
-    total = float(products.sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        products = window * Kn
+        total = float(products.sum())
+    if not (np.isfinite(products).all() and math.isfinite(total) and math.isfinite(total + b)):
+        raise ValueError(
+            f"the numbers of cell ({i}, {j}) overflow: its products, their sum or the sum plus the bias "
+            "are larger than the largest number a computer float holds (about 1.8e308); use smaller values"
+        )
     return CellExplanation(
         i=i, j=j, rows=rows, cols=cols, inside=inside, window=window, kernel=Kn.copy(),
         products=products, total=total, bias=b, value=total + b,
