@@ -1,7 +1,7 @@
 """ConvLab's core: 2D cross-correlation made exact, fast and teachable. Never imports streamlit."""
 
 from convlab.export import kernel_from_json, kernel_to_json, pytorch_snippet, to_csv, to_png
-from convlab.figures import grid_heatmap, loss_curve_figure, loss_landscape_figure
+from convlab.figures import loss_curve_figure, loss_landscape_figure
 from convlab.images import IMAGES, ImagePreset, image_preset, load_image, resize_grid, to_rgb, transform
 from convlab.kernels import KERNELS, KernelPreset, kernel_preset
 from convlab.layers import Conv2D
@@ -34,7 +34,6 @@ __all__ = [
     "corr2d",
     "corr2d_loop",
     "explain_cell",
-    "grid_heatmap",
     "image_preset",
     "kernel_from_json",
     "kernel_preset",

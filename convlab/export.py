@@ -15,7 +15,7 @@ from numbers import Real
 import numpy as np
 from PIL import Image
 
-from convlab.grids import as_grid
+from convlab.grids import as_grid, describe
 from convlab.images import to_rgb
 from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import IntPair, output_shape
@@ -38,7 +38,7 @@ _MAX_JSON_CHARS = 100_000  # a 7x7 kernel needs under 2,000; refuse pasted novel
 def _check_mode(mode: str) -> str:
     """`mode` if it is one of MODES."""
     if mode not in MODES:
-        raise ValueError(f"mode must be 'correlation' or 'convolution', got {mode!r}")
+        raise ValueError(f"mode must be 'correlation' or 'convolution', got {describe(mode)}")
     return mode
 
 
@@ -59,7 +59,7 @@ def to_csv(Y: np.ndarray) -> str:
 def to_png(Z: np.ndarray, *, diverging: bool = True, scale: int = 1) -> bytes:
     """(H, W) -> PNG bytes, (H*scale, W*scale) pixels coloured by `to_rgb`: a scale x scale block per cell."""
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"scale must be a whole number of pixels per cell, 1 or more, got {scale!r}")
+        raise ValueError(f"scale must be a whole number of pixels per cell, 1 or more, got {describe(scale)}")
     rgb = to_rgb(Z, diverging=diverging)
     H, W = rgb.shape[0] * scale, rgb.shape[1] * scale
     if max(H, W) > MAX_PNG_SIDE:
@@ -132,7 +132,7 @@ def kernel_from_json(text: str) -> np.ndarray:
     for i, row in enumerate(data):
         for j, v in enumerate(row):
             if isinstance(v, bool) or not isinstance(v, Real):
-                raise ValueError(f"kernel row {i}, column {j} is {v!r}: every cell needs a number")
+                raise ValueError(f"kernel row {i}, column {j} is {describe(v)}: every cell needs a number")
             # A huge literal such as 1e400 parses as infinity, or overflows converting an int.
             if not math.isfinite(v if isinstance(v, float) else _int_to_float(v)):
                 raise ValueError(f"kernel row {i}, column {j} is too large to be a finite number")
@@ -190,7 +190,7 @@ def pytorch_snippet(
     X, K = as_grid(X, "the input"), as_grid(K, "the kernel")
     _check_mode(mode)
     if isinstance(bias, bool) or not isinstance(bias, Real) or not math.isfinite(bias):
-        raise ValueError(f"bias must be a finite number, got {bias!r}")
+        raise ValueError(f"bias must be a finite number, got {describe(bias)}")
     Ho, Wo = output_shape(X.shape, K.shape, padding=padding, stride=stride, dilation=dilation)
     (ph, pw), (sh, sw), (dh, dw) = _pair(padding), _pair(stride), _pair(dilation)
     (H, W), (h, w) = X.shape, K.shape

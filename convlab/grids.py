@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -29,3 +31,26 @@ def as_grid(A: object, name: str, *, finite: bool = True) -> np.ndarray:
             "every cell needs a finite number"
         )
     return a
+
+
+def number_text(n: int) -> str:
+    """A whole number for a message, even one past Python's int-to-text limit (4300 digits)."""
+    if abs(n).bit_length() <= 64:
+        return str(n)
+    return f"{'-' if n < 0 else ''}about 10^{int(abs(n).bit_length() * math.log10(2))}"
+
+
+def describe(value: object) -> str:
+    """A value a caller passed, for an error message: short, and safe for any size of number."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return repr(bool(value) if value is not None else None)
+    if isinstance(value, (int, np.integer)):
+        return number_text(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
+    if isinstance(value, (tuple, list)) and len(value) <= 4:
+        inner = ", ".join(describe(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
+    return f"a {type(value).__name__}"

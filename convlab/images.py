@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import ExifTags, Image
 
-from convlab.grids import as_grid
+from convlab.grids import as_grid, describe
 
 __all__ = [
     "IMAGES",
@@ -83,10 +83,10 @@ def _check_shape(shape: tuple[int, int], name: str = "shape") -> tuple[int, int]
     try:
         H, W = shape
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (rows, columns), got {shape!r}") from None
+        raise ValueError(f"{name} must be a pair (rows, columns), got {describe(shape)}") from None
     for side in (H, W):
         if isinstance(side, (bool, np.bool_)) or not isinstance(side, (int, np.integer)):
-            raise ValueError(f"{name} must be whole numbers of rows and columns, got {shape!r}")
+            raise ValueError(f"{name} must be whole numbers of rows and columns, got {describe(shape)}")
         if not 1 <= side <= MAX_SIDE:
             raise ValueError(f"{name} {H}x{W} is out of range: each side must be from 1 to {MAX_SIDE}")
     return int(H), int(W)
@@ -179,9 +179,11 @@ _MAKERS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
 def image_preset(key: str, shape: tuple[int, int] | None = None, *, seed: int = 0) -> np.ndarray:
     """The preset image `key` as a float64 (H, W) grid; shape None -> its default; `seed` drives noise."""
     if key not in IMAGES:
-        raise ValueError(f"unknown image preset {key!r}: choose one of {', '.join(IMAGES)}")
+        raise ValueError(f"unknown image preset {describe(key)}: choose one of {', '.join(IMAGES)}")
     H, W = _check_shape(IMAGES[key].default_shape if shape is None else shape)
-    return _MAKERS[key](H, W, np.random.default_rng(seed))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"the seed must be a whole number, 0 or more, got {describe(seed)}")
+    return _MAKERS[key](H, W, np.random.default_rng(int(seed)))
 
 
 # ---------------------------------------------------------------------------------------- uploads
@@ -463,7 +465,7 @@ def load_image(
     if shape is not None:
         shape = _check_shape(shape)
     if isinstance(max_side, (bool, np.bool_)) or not isinstance(max_side, (int, np.integer)) or max_side < 1:
-        raise ValueError(f"max_side must be a whole number of pixels, 1 or more, got {max_side!r}")
+        raise ValueError(f"max_side must be a whole number of pixels, 1 or more, got {describe(max_side)}")
     with _open(data) as img:
         _check_size(img)
         try:
@@ -504,7 +506,7 @@ def transform(X: np.ndarray, op: str) -> np.ndarray:
     contiguous float64 array, so the result can be painted on without touching X.
     """
     if op not in _TRANSFORMS:
-        raise ValueError(f"unknown transform {op!r}: choose one of {', '.join(TRANSFORMS)}")
+        raise ValueError(f"unknown transform {describe(op)}: choose one of {', '.join(TRANSFORMS)}")
     return np.array(_TRANSFORMS[op](as_grid(X, "the image", finite=False)), dtype=np.float64, order="C")
 
 
@@ -579,8 +581,14 @@ def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) 
         vmax = max(hi, -lo)
         if vmax == 0:
             return np.broadcast_to(_DIVERGING_LUT[_LEVELS // 2], (*Z.shape, 3)).copy()
-    elif not (np.isfinite(vmax) and vmax > 0):
-        raise ValueError(f"vmax must be a positive number (the value shown darkest red), got {vmax!r}")
+    elif (
+        isinstance(vmax, (bool, np.bool_))
+        or not isinstance(vmax, (int, float, np.integer, np.floating))
+        or not (np.isfinite(vmax) and vmax > 0)
+    ):
+        raise ValueError(
+            f"vmax must be a positive number (the value shown darkest red), got {describe(vmax)}"
+        )
     # [-vmax, vmax] -> levels 0.._LEVELS - 1, with 0 on the middle one.
     half = (_LEVELS - 1) / 2
     palette = Image.fromarray(_levels(Z, -vmax, half / vmax, _LEVELS - 1))

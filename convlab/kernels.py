@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convlab.grids import describe
+
 __all__ = ["KERNELS", "MAX_KERNEL_SIDE", "KernelPreset", "kernel_preset"]
 
 MAX_KERNEL_SIDE = 7  # kernels are edited as numbers in a grid: 1x1 up to 7x7
@@ -110,5 +112,5 @@ KERNELS: dict[str, KernelPreset] = {preset.key: preset for preset in _PRESETS}
 def kernel_preset(key: str) -> np.ndarray:
     """The preset kernel `key` as a fresh writable float64 (h, w) array."""
     if key not in KERNELS:
-        raise ValueError(f"unknown kernel preset {key!r}: choose one of {', '.join(KERNELS)}")
+        raise ValueError(f"unknown kernel preset {describe(key)}: choose one of {', '.join(KERNELS)}")
     return KERNELS[key].values.copy()

@@ -7,7 +7,8 @@ from numbers import Integral
 import torch
 from torch import nn
 
-from convlab.ops import corr2d
+from convlab.grids import describe, number_text
+from convlab.ops import MAX_KERNEL_CELLS, corr2d
 
 __all__ = ["Conv2D"]
 
@@ -16,10 +17,17 @@ def _kernel_size(kernel_size: tuple[int, int] | int) -> tuple[int, int]:
     """An int k -> (k, k); a pair (h, w) -> (h, w); both sides whole numbers, 1 or more."""
     pair = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
     if len(pair) != 2 or not all(isinstance(side, Integral) and not isinstance(side, bool) for side in pair):
-        raise ValueError(f"kernel_size must be a whole number or a pair (rows, columns), got {kernel_size!r}")
+        raise ValueError(
+            f"kernel_size must be a whole number or a pair (rows, columns), got {describe(kernel_size)}"
+        )
     h, w = int(pair[0]), int(pair[1])
     if h < 1 or w < 1:
-        raise ValueError(f"kernel_size must be at least 1x1, got {h}x{w}")
+        raise ValueError(f"kernel_size must be at least 1x1, got {number_text(h)}x{number_text(w)}")
+    if h * w > MAX_KERNEL_CELLS:
+        raise ValueError(
+            f"kernel_size {number_text(h)}x{number_text(w)} is too large: a kernel holds at most "
+            f"{MAX_KERNEL_CELLS:,} weights here (e.g. 1024x1024)"
+        )
     return h, w
 
 

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convlab.grids import describe, number_text
+
 Array: TypeAlias = np.ndarray | torch.Tensor
 IntPair: TypeAlias = int | tuple[int, int]
 _Settings: TypeAlias = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -58,7 +60,7 @@ def _whole(v: object, name: str) -> int:
     if type(v) is int:  # the common case, checked first because this runs on every call
         return v
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {_show(v)}")
+        raise ValueError(f"{name} must be a whole number, got {describe(v)}")
     return int(v)
 
 
@@ -68,7 +70,7 @@ def _pair(value: IntPair, name: str) -> tuple[int, int]:
         return value, value
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2:
-        raise ValueError(f"{name} must be one whole number or a pair (rows, columns), got {_show(value)}")
+        raise ValueError(f"{name} must be one whole number or a pair (rows, columns), got {describe(value)}")
     return _whole(pair[0], name), _whole(pair[1], name)
 
 
@@ -80,16 +82,16 @@ def _settings(padding: IntPair, stride: IntPair, dilation: IntPair) -> _Settings
         return (padding, padding), (stride, stride), (dilation, dilation)
     p, s, d = _pair(padding, "padding"), _pair(stride, "stride"), _pair(dilation, "dilation")
     if min(p) < 0:
-        raise ValueError(f"padding must be 0 or more, got {_show(padding)}")
+        raise ValueError(f"padding must be 0 or more, got {describe(padding)}")
     if min(s) < 1:
-        raise ValueError(f"stride must be 1 or more, got {_show(stride)}")
+        raise ValueError(f"stride must be 1 or more, got {describe(stride)}")
     if min(d) < 1:
-        raise ValueError(f"dilation must be 1 or more, got {_show(dilation)}")
+        raise ValueError(f"dilation must be 1 or more, got {describe(dilation)}")
     return p, s, d
 
 
 def _fmt(shape: tuple[int, int]) -> str:
-    return f"{_num(shape[0])}x{_num(shape[1])}"
+    return f"{number_text(shape[0])}x{number_text(shape[1])}"
 
 
 def _output_shape(
@@ -126,40 +128,17 @@ def _output_shape(
 
 
 def _pair_text(pair: tuple[int, int]) -> str:
-    return _num(pair[0]) if pair[0] == pair[1] else f"{_num(pair[0])},{_num(pair[1])}"
-
-
-def _num(n: int) -> str:
-    """A whole number as text, even one too long for Python's int-to-text limit (4300 digits)."""
-    if abs(n).bit_length() <= 64:
-        return str(n)
-    return f"{'-' if n < 0 else ''}about 10^{int(abs(n).bit_length() * math.log10(2))}"
+    return number_text(pair[0]) if pair[0] == pair[1] else f"{number_text(pair[0])},{number_text(pair[1])}"
 
 
 def _cells(n: int) -> str:
     """A cell count as a learner reads it: '40 billion cells', '33.6 million cells'."""
     if n >= 10**15:
-        return f"{_num(n)} cells"
+        return f"{number_text(n)} cells"
     for size, word in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
         if n >= size:
             return f"{n / size:.3g} {word} cells"
     return f"{n:,} cells"
-
-
-def _show(value: object) -> str:
-    """A value a caller passed, for an error message: short, and safe for any size of number."""
-    if isinstance(value, (bool, np.bool_)) or value is None:
-        return repr(bool(value) if value is not None else None)
-    if isinstance(value, (int, np.integer)):
-        return _num(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
-    if isinstance(value, (tuple, list)) and len(value) <= 4:
-        inner = ", ".join(_show(v) for v in value)
-        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
-    return f"a {type(value).__name__}"
 
 
 def _clamped(settings: _Settings, input_shape: tuple[int, int], kernel_shape: tuple[int, int]) -> _Settings:
@@ -191,11 +170,11 @@ def output_shape(
     settings = _settings(padding, stride, dilation)
     for shape, name in ((input_shape, "the input's shape"), (kernel_shape, "the kernel's shape")):
         if not isinstance(shape, (tuple, list, torch.Size)):
-            raise ValueError(f"{name} must be a pair (rows, columns), got {_show(shape)}")
+            raise ValueError(f"{name} must be a pair (rows, columns), got {describe(shape)}")
     if len(input_shape) != 2 or len(kernel_shape) != 2:
         raise ValueError(
-            f"input and kernel must be 2-D grids, got shapes {_show(tuple(input_shape))} and "
-            f"{_show(tuple(kernel_shape))}"
+            f"input and kernel must be 2-D grids, got shapes {describe(tuple(input_shape))} and "
+            f"{describe(tuple(kernel_shape))}"
         )
     H, W = (_whole(n, "every side of a shape") for n in input_shape)
     h, w = (_whole(n, "every side of a shape") for n in kernel_shape)
@@ -472,10 +451,10 @@ def explain_cell(
     (ph, pw), (sh, sw), (dh, dw) = _clamped(settings, Xn.shape, Kn.shape)
     i, j = _whole(i, "the row i"), _whole(j, "the column j")
     if not (0 <= i < Ho and 0 <= j < Wo):
-        raise ValueError(f"cell ({_num(i)}, {_num(j)}) is outside the {Ho}x{Wo} output")
+        raise ValueError(f"cell ({number_text(i)}, {number_text(j)}) is outside the {Ho}x{Wo} output")
     b = _real(bias.detach() if isinstance(bias, torch.Tensor) else bias)
     if b is None or not math.isfinite(b):
-        raise ValueError(f"the bias must be one finite real number, got {_show(bias)}")
+        raise ValueError(f"the bias must be one finite real number, got {describe(bias)}")
     h, w = Kn.shape
     rows = np.broadcast_to((i * sh - ph + dh * np.arange(h))[:, None], (h, w)).copy()
     cols = np.broadcast_to((j * sw - pw + dw * np.arange(w))[None, :], (h, w)).copy()

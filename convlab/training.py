@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from convlab.grids import as_grid
+from convlab.grids import as_grid, describe
 from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import corr2d, output_shape
 
@@ -64,7 +64,7 @@ def _is_real(value: object) -> bool:
 
 def _choice(value: object, choices: tuple[str, ...], what: str) -> None:
     if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(choices)}")
+        raise ValueError(f"unknown {what} {describe(value)}: choose one of {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
@@ -98,18 +98,20 @@ class TrainConfig:
         ):
             raise ValueError(
                 f"the kernel shape must be two whole numbers from 1 to {MAX_KERNEL_SIDE} "
-                f"(rows, columns), got {shape!r}"
+                f"(rows, columns), got {describe(shape)}"
             )
         object.__setattr__(self, "kernel_shape", (int(shape[0]), int(shape[1])))
         if not _is_real(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
-            raise ValueError(f"the learning rate must be a positive number, got {self.lr!r}")
+            raise ValueError(f"the learning rate must be a positive number, got {describe(self.lr)}")
         object.__setattr__(self, "lr", float(self.lr))
         if not _is_whole(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
-            raise ValueError(f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {self.epochs!r}")
+            raise ValueError(
+                f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {describe(self.epochs)}"
+            )
         if not _is_whole(self.seed) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"the seed must be a whole number, 0 or more, got {self.seed!r}")
+            raise ValueError(f"the seed must be a whole number, 0 or more, got {describe(self.seed)}")
         if not isinstance(self.bias, (bool, np.bool_)):
-            raise ValueError(f"bias must be True or False, got {self.bias!r}")
+            raise ValueError(f"bias must be True or False, got {describe(self.bias)}")
         object.__setattr__(self, "bias", bool(self.bias))
         _choice(self.optimizer, OPTIMIZERS, "optimizer")
         _choice(self.loss, LOSSES, "loss")
@@ -413,11 +415,11 @@ def make_target(
     """
     Xn, Kn = _copy(X, "the input"), _copy(K, "the kernel")
     if not _is_real(bias) or not math.isfinite(bias):
-        raise ValueError(f"the bias must be a finite number, got {bias!r}")
+        raise ValueError(f"the bias must be a finite number, got {describe(bias)}")
     if not _is_real(noise) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"the noise must be a finite number, 0 or more, got {noise!r}")
+        raise ValueError(f"the noise must be a finite number, 0 or more, got {describe(noise)}")
     if not _is_whole(seed) or seed < 0:
-        raise ValueError(f"the seed must be a whole number, 0 or more, got {seed!r}")
+        raise ValueError(f"the seed must be a whole number, 0 or more, got {describe(seed)}")
     Y = corr2d(Xn, Kn) + float(bias)
     if noise > 0:
         Y = Y + float(noise) * np.random.default_rng(seed).standard_normal(Y.shape)
@@ -492,9 +494,9 @@ def loss_landscape(
     Xn, Yn = _copy(X, "the input"), _copy(Y, "the target")
     shape = _two_weight_shape(Xn, Yn)
     if len(center) != 2 or not all(_is_real(c) and math.isfinite(c) for c in center):
-        raise ValueError(f"center must be two finite numbers (w1, w2), got {center!r}")
+        raise ValueError(f"center must be two finite numbers (w1, w2), got {describe(center)}")
     if not _is_whole(n) or not 2 <= n <= 1001:
-        raise ValueError(f"n must be a whole number from 2 to 1001, got {n!r}")
+        raise ValueError(f"n must be a whole number from 2 to 1001, got {describe(n)}")
     c = np.asarray(center, dtype=np.float64)
     P, y = _patches(Xn, shape), Yn.ravel()
     w_star, *_ = np.linalg.lstsq(P, y, rcond=None)
@@ -502,7 +504,7 @@ def loss_landscape(
         # Two significant figures keep the axis ticks round; the 50% margin absorbs the rounding.
         span = float(f"{max(1.5 * max(np.abs(w_star - c).max(), np.abs(c).max()), 1.0):.2g}")
     elif not _is_real(span) or not math.isfinite(span) or span <= 0:
-        raise ValueError(f"span must be a positive number, got {span!r}")
+        raise ValueError(f"span must be a positive number, got {describe(span)}")
     A = P.T @ P
     residual = float(((P @ w_star - y) ** 2).sum())
     w1 = np.linspace(c[0] - span, c[0] + span, n)

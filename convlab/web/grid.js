@@ -386,6 +386,12 @@ function mount(parentElement) {
     canvas.dataset.pending = String(s.pending);
     canvas.dataset.cell = String(s.cell);
     canvas.dataset.pad = padOf().join(",");
+    canvas.dataset.picked = s.data && s.data.picked ? s.data.picked.join(",") : "";
+  }
+
+  function exposeValues() {
+    // The numbers drawn, once per update or sent stroke (not per pointer move).
+    canvas.dataset.values = JSON.stringify(Array.from(s.grid));
   }
 
   function hint() {
@@ -459,6 +465,7 @@ function mount(parentElement) {
     s.seq += 1;
     s.pending = s.seq;
     expose();
+    exposeValues();
     const grid = [];
     for (let r = 0; r < s.rows; r++) grid.push(Array.from(s.grid.subarray(r * s.cols, (r + 1) * s.cols)));
     s.setStateValue("stroke", { id: s.id, seq: s.seq, revision: s.rev, grid });
@@ -770,8 +777,10 @@ function mount(parentElement) {
     title.textContent = data.title || "";
     title.hidden = !data.title;
     root.dataset.mode = data.mode;
+    root.dataset.name = data.name || "";
     layout();
     draw();
+    exposeValues();
     showCaption();
     showAria();
     showLegend();
