@@ -133,11 +133,18 @@ class TrainStep:
 class TrainingDiverged(ArithmeticError):
     """The loss or the weights stopped being finite numbers: the learning rate is too large."""
 
-    def __init__(self, epoch: int, lr: float, what: str, stable_below: float | None = None) -> None:
-        """`stable_below`: the largest stable learning rate, when the optimizer has one (SGD, momentum)."""
+    def __init__(
+        self, epoch: int, lr: float, what: str, stable_below: float | None = None, *, loss: float = math.nan
+    ) -> None:
+        """`stable_below`: the largest stable learning rate, when the optimizer has one (SGD, momentum).
+
+        `epoch` is the epoch that failed (its update was not applied), `loss` the loss it computed
+        before its update (inf or NaN when that is what failed), as the lesson would print it.
+        """
         self.epoch = epoch
         self.lr = lr
         self.stable_below = stable_below
+        self.loss = loss
         if stable_below is None or _nice_below(stable_below) >= lr:
             advice = f"try {lr / 10:g} (10x smaller)"
         else:
@@ -180,6 +187,22 @@ def _one_thread() -> Iterator[None]:
 def _copy(A: object, name: str) -> np.ndarray:
     """A checked float64 (H, W) copy, so later changes to the caller's array change nothing here."""
     return np.array(as_grid(A, name))
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_OVERFLOW = "larger than the largest number a computer float holds (about 1.8e308)"
+
+
+def _float32(A: np.ndarray, name: str) -> torch.Tensor:
+    """A finite float64 grid -> float32 tensor, refusing numbers float32 cannot hold."""
+    big = np.abs(A) > _FLOAT32_MAX
+    if big.any():
+        i, j = np.argwhere(big)[0]
+        raise ValueError(
+            f"{name} holds {A[i, j]:.3g} (row {i}, column {j}), too large for float32, the precision "
+            f"training uses (numbers up to about {_FLOAT32_MAX:.1e}): scale the numbers down"
+        )
+    return torch.tensor(A, dtype=torch.float32)
 
 
 def _check_target(X: np.ndarray, Y: np.ndarray, kernel_shape: tuple[int, int]) -> None:
@@ -230,8 +253,8 @@ class KernelTrainer:
         _check_target(Xn, Yn, config.kernel_shape)
         self._config = config
         # float32 like the lesson, so the numbers match what PyTorch prints there.
-        self._X = torch.tensor(Xn, dtype=torch.float32)
-        self._Y = torch.tensor(Yn, dtype=torch.float32)
+        self._X = _float32(Xn, "the input")
+        self._Y = _float32(Yn, "the target")
         self._w0, self._b0 = _init_params(config)
         self._w = self._w0.clone().requires_grad_(True)
         self._b = self._b0.clone().requires_grad_(config.bias)
@@ -242,7 +265,30 @@ class KernelTrainer:
             "m": [torch.zeros_like(self._w), torch.zeros_like(self._b)],
             "v": [torch.zeros_like(self._w), torch.zeros_like(self._b)],
         }
+        self._check_start()
 
+    def _check_start(self) -> None:
+        """Refuse data whose loss or gradient overflows float32 before any update.
+
+        No learning rate can help then, so blaming it (as a divergence at epoch 1 would) misleads.
+        """
+        params = [p for p in (self._w, self._b) if p.requires_grad]
+        with _one_thread():
+            loss = self._loss(self._forward())
+            grads = torch.autograd.grad(loss, params)
+        if not math.isfinite(loss.item()):
+            what = f"the loss is already {_name(loss.item())}"
+        elif not all(torch.isfinite(g).all() for g in grads):
+            what = "the gradient is already infinite"
+        else:
+            what = None
+        if what is not None:
+            raise ValueError(
+                f"{what} before any update: the squared differences between the target and the "
+                f"prediction are too large for float32, the precision training uses (numbers up to "
+                f"about {_FLOAT32_MAX:.1e}), so no learning rate can help. Scale the input and the "
+                f"target down (values within about ±1e15 are safe)"
+            )
     @property
     def config(self) -> TrainConfig:
         """The settings this trainer was built with."""
@@ -309,7 +355,7 @@ class KernelTrainer:
         loss = self._loss(self._forward())
         loss_value = loss.item()
         if not math.isfinite(loss_value):
-            raise self._diverged(epoch, f"the loss became {_name(loss_value)}")
+            raise self._diverged(epoch, f"the loss became {_name(loss_value)}", loss_value)
         self._w.grad = None  # zero the gradient, as the lesson's conv2d.zero_grad()
         self._b.grad = None
         loss.backward()
@@ -319,7 +365,7 @@ class KernelTrainer:
         for p in new_params:
             if not torch.isfinite(p).all():
                 bad = float(p[~torch.isfinite(p)][0])
-                raise self._diverged(epoch, f"the weights became {_name(bad)}")
+                raise self._diverged(epoch, f"the weights became {_name(bad)}", loss_value)
         with torch.no_grad():
             self._w.copy_(new_params[0])
             self._b.copy_(new_params[1])
@@ -334,9 +380,10 @@ class KernelTrainer:
             grad_bias=float(grads[1]),
         )
 
-    def _diverged(self, epoch: int, what: str) -> TrainingDiverged:
+    def _diverged(self, epoch: int, what: str, loss: float) -> TrainingDiverged:
         """The error to raise, with the stable learning-rate limit when the optimizer has one."""
-        return TrainingDiverged(epoch, self._config.lr, what, _stable_lr_limit(self._X, self._config))
+        limit = _stable_lr_limit(self._X, self._config)
+        return TrainingDiverged(epoch, self._config.lr, what, limit, loss=loss)
 
     def _update(
         self, params: list[torch.Tensor], grads: list[torch.Tensor], t: int
@@ -420,9 +467,14 @@ def make_target(
         raise ValueError(f"the noise must be a finite number, 0 or more, got {describe(noise)}")
     if not _is_whole(seed) or seed < 0:
         raise ValueError(f"the seed must be a whole number, 0 or more, got {describe(seed)}")
-    Y = corr2d(Xn, Kn) + float(bias)
-    if noise > 0:
-        Y = Y + float(noise) * np.random.default_rng(seed).standard_normal(Y.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Y = corr2d(Xn, Kn) + float(bias)
+        if noise > 0:
+            Y = Y + float(noise) * np.random.default_rng(seed).standard_normal(Y.shape)
+    if not np.isfinite(Y).all():
+        raise ValueError(
+            f"the target's numbers overflow: they are {_OVERFLOW}; use a smaller input, kernel, bias or noise"
+        )
     return Y
 
 
@@ -505,12 +557,18 @@ def loss_landscape(
         span = float(f"{max(1.5 * max(np.abs(w_star - c).max(), np.abs(c).max()), 1.0):.2g}")
     elif not _is_real(span) or not math.isfinite(span) or span <= 0:
         raise ValueError(f"span must be a positive number, got {describe(span)}")
-    A = P.T @ P
-    residual = float(((P @ w_star - y) ** 2).sum())
-    w1 = np.linspace(c[0] - span, c[0] + span, n)
-    w2 = np.linspace(c[1] - span, c[1] + span, n)
-    d1, d2 = w1[None, :] - w_star[0], w2[:, None] - w_star[1]  # (1, n), (n, 1) broadcast to (n, n)
-    # A is positive semi-definite, so the form is >= 0; clip the rounding below zero.
-    quad = np.maximum(A[0, 0] * d1**2 + 2 * A[0, 1] * d1 * d2 + A[1, 1] * d2**2, 0.0)
-    total = quad + residual
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = P.T @ P
+        residual = float(((P @ w_star - y) ** 2).sum())
+        w1 = np.linspace(c[0] - span, c[0] + span, n)
+        w2 = np.linspace(c[1] - span, c[1] + span, n)
+        d1, d2 = w1[None, :] - w_star[0], w2[:, None] - w_star[1]  # (1, n), (n, 1) broadcast to (n, n)
+        # A is positive semi-definite, so the form is >= 0; clip the rounding below zero.
+        quad = np.maximum(A[0, 0] * d1**2 + 2 * A[0, 1] * d1 * d2 + A[1, 1] * d2**2, 0.0)
+        total = quad + residual
+    if not (np.isfinite(w1).all() and np.isfinite(w2).all() and np.isfinite(total).all()):
+        raise ValueError(
+            f"the landscape's numbers overflow: its weights or losses are {_OVERFLOW}; "
+            "use a smaller span, center, input or target"
+        )
     return Landscape(w1=w1, w2=w2, loss=total / y.size if loss == "mean" else total, kernel_shape=shape)
