@@ -2,11 +2,15 @@
 
 Play/Pause/Step/Reset are callbacks that only flip this state; the page's live fragment does the
 epochs. A change of data or settings starts a new run from the same seeded weights, and the
-finished run's loss curve is kept for comparison.
+finished run's loss curve is kept for comparison. A run's memory is bounded whatever its length
+(see Run); the Run and loss_y_range need no Streamlit session and are tested directly.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -25,28 +29,45 @@ from convlab.training import (
 
 RUN = "tr.run"
 EARLIER = "tr.earlier"  # [(label, losses)] of finished runs, oldest first
+EARLIER_DIVERGED = "tr.earlier_diverged"  # labels of the earlier runs that diverged
+COUNT = "tr.count"  # runs started in this session, so every run's label is unique
 MAX_EARLIER = 6
+RECENT_STEPS = 100  # steps kept whole: the printout, the last gradient, the path's last stretch
+PATH_POINTS = 1000  # older weights kept for the landscape path, evenly thinned as a run grows
+STATES = ("ready", "training…", "paused", "finished", "diverged")
 
 
 @dataclass
 class Run:
-    """One training run: the data it learns from, its trainer, and every step so far."""
+    """One training run: the data it learns from, its trainer, and a bounded history.
+
+    Every epoch's loss is kept (float32, 4 bytes an epoch, exactly the float32 loss the step
+    reported); whole steps only for the last RECENT_STEPS epochs; older weights thinned to at
+    most about 2 * PATH_POINTS, so a 100,000-epoch run holds well under a megabyte.
+    """
 
     X: np.ndarray
     Y: np.ndarray
     config: TrainConfig
     trainer: KernelTrainer
-    steps: list[TrainStep] = field(default_factory=list)
     running: bool = False
     error: str | None = None  # why the run stopped on its own (divergence)
     target_loss: float = 0.0
     last_tick: float | None = None  # time.monotonic() of the last timed tick while playing
     owed: float = 0.0  # the fraction of an epoch carried to the next tick
+    number: int = 1  # this run's number in the session, shown in its label
+    diverged: TrainingDiverged | None = None
+    _recent: deque[TrainStep] = field(default_factory=lambda: deque(maxlen=RECENT_STEPS), repr=False)
+    _losses: np.ndarray = field(default_factory=lambda: np.empty(64, dtype=np.float32), repr=False)
+    _count: int = 0
+    _path: list[np.ndarray] = field(default_factory=list, repr=False)  # weights at epochs every, 2*every...
+    _every: int = 1
 
     @property
     def label(self) -> str:
+        """Unique in the session: 'run 2 · sgd lr=0.03 sum'."""
         c = self.config
-        return f"{c.optimizer} lr={c.lr:g} {c.loss}" + (" +bias" if c.bias else "")
+        return f"run {self.number} · {c.optimizer} lr={c.lr:g} {c.loss}" + (" +bias" if c.bias else "")
 
     @cached_property
     def best_kernel(self) -> np.ndarray:
@@ -62,15 +83,69 @@ class Run:
                               span=span)
 
     @property
+    def steps(self) -> list[TrainStep]:
+        """The last RECENT_STEPS epochs' steps, oldest first (all of them in a shorter run)."""
+        return list(self._recent)
+
+    @property
+    def loss_array(self) -> np.ndarray:
+        """(epochs,) float32, read-only: every epoch's loss (before its update), epoch 1 first."""
+        view = self._losses[: self._count]
+        view.flags.writeable = False
+        return view
+
+    @property
     def losses(self) -> list[float]:
-        return [s.loss for s in self.steps]
+        """Every epoch's loss as the steps reported it (before each update), epoch 1 first."""
+        return self.loss_array.tolist()
+
+    @property
+    def path(self) -> np.ndarray:
+        """(n, h*w) float32 weights for the landscape: the start, then every epoch's weights after
+        its update, older epochs evenly thinned; the last RECENT_STEPS epochs are all there."""
+        first_recent = self._recent[0].epoch if self._recent else self._count + 1
+        older = [w.ravel() for k, w in enumerate(self._path, start=1) if k * self._every < first_recent]
+        rows = [self.trainer.initial_weight.ravel(), *older, *(s.weight.ravel() for s in self._recent)]
+        return np.array(rows, dtype=np.float32)
+
+    @property
+    def epoch(self) -> int:
+        """The last epoch run: the trainer's epoch, or the one that diverged (its update not applied)."""
+        return self.diverged.epoch if self.diverged is not None else self.trainer.epoch
+
+    @property
+    def shown_loss(self) -> float:
+        """The loss to show beside the printout: its last line's (the loss an epoch computed before
+        its update, as the lesson prints it); before any epoch, the loss of the initial weights."""
+        if self.diverged is not None:
+            return self.diverged.loss
+        return self._recent[-1].loss if self._recent else self.trainer.loss()
+
+    def log_lines(self, n: int = 10) -> list[str]:
+        """The last n lines of the lesson's printout, 'epoch 7, loss 0.123', ending with the epoch
+        that diverged, if one did; huge losses in 4 significant digits."""
+        lines = [_log_line(s.epoch, s.loss) for s in self._recent]
+        if self.diverged is not None:
+            lines.append(f"{_log_line(self.diverged.epoch, self.diverged.loss)} (diverged)")
+        return lines[-n:] if n > 0 else []
 
     @property
     def finished(self) -> bool:
         """True once the epoch budget is spent, the target loss is reached, or training diverged."""
         if self.error or self.trainer.epoch >= self.config.epochs:
             return True
-        return bool(self.steps) and self.target_loss > 0 and self.steps[-1].loss <= self.target_loss
+        return bool(self._recent) and self.target_loss > 0 and self._recent[-1].loss <= self.target_loss
+
+    @property
+    def state(self) -> str:
+        """One of STATES: "ready", "training…", "paused", "finished", "diverged"."""
+        if self.error:
+            return "diverged"
+        if self.running:
+            return "training…"
+        if not self._recent:
+            return "ready"
+        return "finished" if self.finished else "paused"
 
     def advance(self, epochs: int) -> None:
         """Run up to `epochs` more epochs, stopping early when the run finishes."""
@@ -99,10 +174,65 @@ class Run:
         if self.error:
             return
         try:
-            self.steps.append(self.trainer.step())
+            step = self.trainer.step()
         except TrainingDiverged as exc:
+            self.diverged = exc.with_traceback(None)  # the traceback would keep the step's tensors
             self.error = str(exc)
             self.running = False
+            return
+        self._record(step)
+
+    def _record(self, step: TrainStep) -> None:
+        if self._count == self._losses.size:
+            self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
+        self._losses[self._count] = step.loss
+        self._count += 1
+        self._recent.append(step)
+        if step.epoch % self._every == 0:
+            self._path.append(step.weight)
+            if len(self._path) >= 2 * PATH_POINTS:  # halve: keep epochs 2*every, 4*every, ...
+                self._path = self._path[1::2]
+                self._every *= 2
+
+
+def _log_line(epoch: int, loss: float) -> str:
+    return f"epoch {epoch}, loss {loss:.3f}" if abs(loss) < 1e5 else f"epoch {epoch}, loss {loss:.4g}"
+
+
+def loss_y_range(
+    runs: Sequence[tuple[str, Sequence[float]]], *, skip: Collection[str] = (), log_y: bool = False
+) -> tuple[float, float] | None:
+    """(lowest, highest) finite loss over the runs whose labels are not in `skip` (positive ones on a
+    log scale), to fix the chart's y range so that a diverged earlier run (losses near 1e33)
+    cannot flatten every other curve; None when there is nothing to show."""
+    lo, hi = math.inf, -math.inf
+    for label, losses in runs:
+        if label in skip:
+            continue
+        y = np.asarray(losses, dtype=np.float64)
+        y = y[np.isfinite(y) & (y > 0)] if log_y else y[np.isfinite(y)]
+        if y.size:
+            lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+    return (lo, hi) if lo <= hi else None
+
+
+def chart_runs() -> list[tuple[str, Sequence[float]]]:
+    """The loss chart's runs: the earlier ones, then the current one (label, losses), oldest first."""
+    runs: list[tuple[str, Sequence[float]]] = list(st.session_state.get(EARLIER, []))
+    run = current()
+    if run is not None:
+        runs.append((run.label, run.loss_array))
+    return runs
+
+
+def chart_y_range(log_y: bool = False) -> tuple[float, float] | None:
+    """loss_y_range of chart_runs(), leaving out earlier runs that diverged."""
+    return loss_y_range(chart_runs(), skip=set(st.session_state.get(EARLIER_DIVERGED, [])), log_y=log_y)
+
+
+def _next_number() -> int:
+    st.session_state[COUNT] = st.session_state.get(COUNT, 0) + 1
+    return st.session_state[COUNT]
 
 
 def current() -> Run | None:
@@ -123,7 +253,8 @@ def ensure(X: np.ndarray, Y: np.ndarray, config: TrainConfig, target_loss: float
     )
     if not same:
         archive()
-        run = Run(X=X.copy(), Y=Y.copy(), config=config, trainer=KernelTrainer(X, Y, config))
+        run = Run(X=X.copy(), Y=Y.copy(), config=config, trainer=KernelTrainer(X, Y, config),
+                  number=_next_number())
         st.session_state[RUN] = run
     run.target_loss = target_loss
     return run
@@ -136,6 +267,9 @@ def archive() -> None:
         earlier = st.session_state.setdefault(EARLIER, [])
         earlier.append((run.label, run.losses))
         del earlier[:-MAX_EARLIER]
+        kept = {label for label, _ in earlier}
+        diverged = [label for label in st.session_state.get(EARLIER_DIVERGED, []) if label in kept]
+        st.session_state[EARLIER_DIVERGED] = diverged + ([run.label] if run.error else [])
 
 
 def play() -> None:
@@ -171,10 +305,11 @@ def reset() -> None:
     archive()
     st.session_state[RUN] = Run(
         X=run.X, Y=run.Y, config=run.config, trainer=KernelTrainer(run.X, run.Y, run.config),
-        target_loss=run.target_loss,
+        target_loss=run.target_loss, number=_next_number(),
     )
 
 
 def clear_earlier() -> None:
     """Forget the earlier runs' curves."""
     st.session_state[EARLIER] = []
+    st.session_state[EARLIER_DIVERGED] = []
