@@ -13,7 +13,8 @@ st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-
 pages = [
     # The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
     # is a hidden twin of it; the default still reserves a path of its own, which nobody links to.
-    st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="home", default=True),
+    st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="home",
+            default=True),
     st.Page("pages/playground.py", title="Playground", url_path="playground", visibility="hidden"),
     st.Page("pages/lesson.py", title="Lesson: convolutions for images", icon=":material/menu_book:",
             url_path="lesson"),

@@ -29,7 +29,8 @@ DIVERGING_STOPS: tuple[tuple[int, int, int], ...] = (
 )
 NEUTRAL = DIVERGING_STOPS[len(DIVERGING_STOPS) // 2]  # the colour of 0 on every signed grid
 _GRAY_STOPS = ((0, 0, 0), (255, 255, 255))
-_DARK_TEXT, _LIGHT_TEXT = (17, 17, 17), (255, 255, 255)
+# Black, not a softer near-black: on mid-gray only pure black or white reaches WCAG AA (4.5:1).
+_DARK_TEXT, _LIGHT_TEXT = (0, 0, 0), (255, 255, 255)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,6 @@ def contrast_ratio(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
 
 
 def text_colour(background: tuple[int, int, int]) -> tuple[int, int, int]:
-    """Near-black or white, whichever contrasts more with `background` (the grid component does the same)."""
+    """Black or white, whichever contrasts more with `background` (the grid component does the same)."""
     dark, light = contrast_ratio(background, _DARK_TEXT), contrast_ratio(background, _LIGHT_TEXT)
     return _DARK_TEXT if dark >= light else _LIGHT_TEXT

@@ -10,7 +10,7 @@ from convlab.images import IMAGES, image_preset, load_image, resize_grid, transf
 from convlab.kernels import KERNELS, kernel_preset
 from ui import share
 from ui import workspace as ws
-from ui.grid import edit_grid, paint_grid, take_pick, view_grid
+from ui.grid import edit_grid, paint_grid, take_pick, take_stroke, view_grid
 from ui.state import require_entry_script
 from ui.widgets import escape_markdown, explain_terms, show_source
 
@@ -171,36 +171,37 @@ def _formula(name: str, n: int, k: int, p: int, s: int, d: int) -> str:
 @st.fragment
 def workspace(columns_spec: list[int]) -> None:
     """The live loop: input, kernel, output and the picked cell's explanation. Strokes, typed kernel
-    numbers and picks rerun only this fragment."""
+    numbers and picks rerun only this fragment. Every change is read first, then everything is drawn."""
+    X, K = ss[ws.X_KEY], ss[ws.K_KEY]
+    painted = take_stroke("pg.paint", X.shape, ss[ws.X_REV])
+    if painted is not None:
+        ws.painted_input(painted)
+    edited = take_stroke("pg.kedit", K.shape, ss[ws.K_REV])
+    if edited is not None:
+        ws.edited_kernel(edited)
+        if ss.get(ws.PHOTO_ON):
+            st.rerun(scope="app")  # photo mode, outside this fragment, follows the kernel
     state = ws.current()
     Y, problem = _compute(state)
     if Y is not None:
         picked = take_pick("pg.output", Y.shape)
         if picked is not None:
             ws.set_cell(picked)
+            state = ws.current()
         state = ws.clamped(state, Y.shape)
     explained = None if Y is None else _explanation(state)
     c_input, c_kernel, c_output, c_explain = st.columns(columns_spec, gap="small")
     with c_input:
-        X = _input_grid(state, explained)
+        _input_grid(state, explained)
     with c_kernel:
-        K = _kernel_grid(state)
-    if X is not None or K is not None:  # a stroke or a typed number: recompute from the new grids
-        state = ws.current()
-        Y, problem = _compute(state)
-        if Y is not None:
-            state = ws.clamped(state, Y.shape)
-        explained = None if Y is None else _explanation(state)
-        if K is not None and ss.get(ws.PHOTO_ON):
-            st.rerun(scope="app")  # photo mode follows the kernel
+        _kernel_grid(state)
     with c_output:
         _output(state, Y, problem)
     with c_explain:
         if explained is not None and Y is not None:
             _explain(state, explained, Y)
     ws.remember(state, Y)
-    link_ok = ws.sync_link(state)
-    if not link_ok:
+    if not ws.sync_link(state):
         st.caption(":material/link_off: This state is too large for a share link (an uploaded picture with "
                    "many shades); the address bar keeps the last state that fit.")
 
@@ -211,34 +212,27 @@ def _explanation(state: share.PlaygroundState):
                         dilation=state.dilation, bias=state.bias)
 
 
-def _input_grid(state: share.PlaygroundState, e) -> np.ndarray | None:
+def _input_grid(state: share.PlaygroundState, e) -> None:
     X = state.X
     source = ss.get(ws.X_SOURCE)
     name = f" · {IMAGES[source].label}" if source else ""
     taps = None if e is None else np.stack([e.rows.ravel(), e.cols.ravel()], axis=1)
     brush = 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
-    painted = paint_grid(X, key="pg.paint", scale=IMAGE, revision=ss[ws.X_REV], brush=brush,
-                         title=f"Input X · {X.shape[0]}×{X.shape[1]}{name}", pad=state.padding, taps=taps,
-                         height=GRID_HEIGHT)
-    if painted is not None:
-        ws.painted_input(painted)
-    return painted
+    paint_grid(X, key="pg.paint", scale=IMAGE, revision=ss[ws.X_REV], brush=brush, pad=state.padding,
+               title=f"Input X · {X.shape[0]}×{X.shape[1]}{name}", taps=taps, height=GRID_HEIGHT)
 
 
-def _kernel_grid(state: share.PlaygroundState) -> np.ndarray | None:
+def _kernel_grid(state: share.PlaygroundState) -> None:
     K = state.K
     source = ss.get(ws.K_SOURCE)
     name = f" · {KERNELS[source].label}" if source else ""
     brush = 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
-    edited = edit_grid(K, key="pg.kedit", scale=signed_scale(K), revision=ss[ws.K_REV], brush=brush,
-                       title=f"Kernel K · {K.shape[0]}×{K.shape[1]}{name}", height=GRID_HEIGHT * 3 // 4)
-    if edited is not None:
-        ws.edited_kernel(edited)
+    edit_grid(K, key="pg.kedit", scale=signed_scale(K), revision=ss[ws.K_REV], brush=brush,
+              title=f"Kernel K · {K.shape[0]}×{K.shape[1]}{name}", height=GRID_HEIGHT * 3 // 4)
     if state.mode == "convolution":
-        Kf = (K if edited is None else edited)[::-1, ::-1]
+        Kf = K[::-1, ::-1]
         view_grid(Kf, key="pg.kflipped", scale=signed_scale(Kf), title="K flipped (what convolution slides)",
                   height=120, legend=False)
-    return edited
 
 
 def _output(state: share.PlaygroundState, Y: np.ndarray | None, problem: str | None) -> None:
@@ -310,8 +304,8 @@ def photo_panel(state: share.PlaygroundState) -> None:
     scale = robust_signed_scale(out)
     left, right = st.columns(2)
     left.image(IMAGE.colours(P), caption=f"{name} · {P.shape[0]}×{P.shape[1]} (grayscale, 0 black, 1 white)",
-               width="stretch")
-    right.image(scale.colours(out), width="stretch",
+               width="stretch", output_format="PNG")
+    right.image(scale.colours(out), width="stretch", output_format="PNG",
                 caption=f"output {out.shape[0]}×{out.shape[1]} · {scale.legend()} (stronger responses "
                         "take the end colours)")
 

@@ -19,7 +19,8 @@ or `inject_pick(at.session_state, key, (i, j))`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,7 +34,13 @@ LIMIT = 1e6  # the largest magnitude a typed number may have: beyond it sums sto
 STROKE, PICK = "stroke", "pick"  # the component's state values
 APPTEST_INSTANCE = "apptest"  # the instance id `inject_stroke` and `inject_pick` write
 
-_component = st.components.v2.component("convlab.grid", js="grid.js", css="grid.css")
+
+
+@functools.cache
+def _component() -> Callable[..., Any]:
+    """The registered component. Registered on first use: Streamlit finds the files through the installed
+    package's manifest, which it scans when its runtime (or AppTest) starts, not at import."""
+    return st.components.v2.component("convlab.grid", js="grid.js", css="grid.css")
 
 
 class _ItemStore(Protocol):
@@ -118,6 +125,7 @@ def _state(key: str, name: str) -> object:
 
 def _draw(key: str, grid: np.ndarray, scale: Scale, mode: str, **extra: Any) -> None:
     data = {
+        "name": key,  # the page's key, as data-name on the grid's root, for tests and benchmarks
         "mode": mode,
         "rows": int(grid.shape[0]),
         "cols": int(grid.shape[1]),
@@ -126,7 +134,7 @@ def _draw(key: str, grid: np.ndarray, scale: Scale, mode: str, **extra: Any) -> 
         **{k: v for k, v in extra.items() if v is not None},
     }
     callbacks = {"on_stroke_change": _noop} if mode != "view" else {"on_pick_change": _noop}
-    _component(key=key, data=data, **callbacks)
+    _component()(key=key, data=data, **callbacks)
 
 
 def _noop() -> None:
@@ -137,14 +145,18 @@ def _marks(taps: np.ndarray | Sequence | None) -> list[list[int]] | None:
     return None if taps is None else [[int(r), int(c)] for r, c in np.asarray(taps, dtype=int).reshape(-1, 2)]
 
 
-def _stroked(key: str, values: np.ndarray, revision: int, limit: float) -> np.ndarray | None:
-    """The grid of a new stroke on this revision, once; acknowledges every stroke it reads."""
+def take_stroke(key: str, shape: tuple[int, int], revision: int, limit: float = LIMIT) -> np.ndarray | None:
+    """The (H, W) grid of a new stroke painted on `revision` of the grid `key`, once; else None.
+
+    Every stroke read is acknowledged. A page that must know a stroke before it draws other grids (the
+    output, titles) calls this first; `paint_grid` then finds the stroke already taken.
+    """
     stroke = parse_stroke(_state(key, STROKE), limit)
     ack_key = _ack_key(key)
     if stroke is None or not is_new(stroke.id, stroke.seq, st.session_state.get(ack_key)):
         return None
     st.session_state[ack_key] = {"id": stroke.id, "seq": stroke.seq}
-    if stroke.revision == revision and stroke.grid is not None and stroke.grid.shape == values.shape:
+    if stroke.revision == revision and stroke.grid is not None and stroke.grid.shape == tuple(shape):
         return stroke.grid
     return None
 
@@ -190,7 +202,7 @@ def paint_grid(
         raise ValueError(f"paint_grid's mode is 'paint' or 'edit', got {mode!r}")
     if not (np.isfinite(brush) and abs(brush) <= limit):
         raise ValueError(f"the brush value must be a finite number within ±{limit:g}, got {brush}")
-    new = _stroked(key, grid, revision, limit)
+    new = take_stroke(key, grid.shape, revision, limit)
     shown = grid if new is None else new
     _draw(key, shown, scale, mode, revision=int(revision), ack=st.session_state.get(_ack_key(key)),
           brush=float(brush), title=title, pad=[int(pad[0]), int(pad[1])], taps=_marks(taps),

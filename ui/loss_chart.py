@@ -12,14 +12,20 @@ and log-scale rules as `loss_curve_figure`). The canvas carries `data-last-epoch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
 from convlab.figures import loss_curve_data
 
-# JS and CSS are files (convlab/web/), served once: a tick sends only the curves.
-_component = st.components.v2.component("convlab.loss_chart", js="loss_chart.js", css="loss_chart.css")
+
+@functools.cache
+def _component() -> Callable[..., Any]:
+    """The registered component, on first use (see `ui.grid`). Its JS and CSS are files, served once: a
+    tick sends only the curves."""
+    return st.components.v2.component("convlab.loss_chart", js="loss_chart.js", css="loss_chart.css")
 
 
 def loss_chart(
@@ -38,4 +44,4 @@ def loss_chart(
     if height < 120:
         raise ValueError(f"the loss chart needs at least 120 px of height, got {height}")
     data = loss_curve_data(runs, log_y=log_y, target_loss=target_loss)
-    _component(key=key, data={**data, "height": int(height)})
+    _component()(key=key, data={**data, "height": int(height)})

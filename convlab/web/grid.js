@@ -20,7 +20,7 @@ const ACCENT = "#FFB000"; // gold: stands out on red, blue, black and white cell
 const HALO = "rgba(20, 20, 20, 0.85)";
 const GRID_LINE = "rgba(128, 128, 128, 0.55)";
 const PAD_HATCH = "rgba(128, 128, 128, 0.75)";
-const DARK_TEXT = [17, 17, 17];
+const DARK_TEXT = [0, 0, 0];
 const LIGHT_TEXT = [255, 255, 255];
 const KEY_SEND_DELAY = 250; // ms of keyboard quiet before painted cells are sent
 const PICK_DELAY = 120; // ms: arrows held down pick once they settle
@@ -85,7 +85,7 @@ function contrast(a, b) {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-// Near-black or white, whichever contrasts more (convlab.colour.text_colour does the same).
+// Black or white, whichever contrasts more (convlab.colour.text_colour does the same).
 function textOn(rgb) {
   return contrast(rgb, DARK_TEXT) >= contrast(rgb, LIGHT_TEXT) ? DARK_TEXT : LIGHT_TEXT;
 }

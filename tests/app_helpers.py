@@ -1,0 +1,52 @@
+"""Reading what the pages show in AppTest, where the grid component is an unknown element."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+TIMEOUT = 60
+
+
+def app(**params: str) -> AppTest:
+    """The app after its first run, opened with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def _walk(node) -> Iterator:
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        for child in children.values():
+            yield child
+            yield from _walk(child)
+
+
+def grids(at: AppTest) -> dict[str, dict]:
+    """Every grid component on the page: its key -> the data it was sent (values reshaped to (H, W))."""
+    found = {}
+    for element in _walk(at.main):
+        proto = getattr(element, "proto", None)
+        if type(proto).__name__ == "BidiComponent" and proto.component_name == "convlab.grid":
+            data = json.loads(proto.json)
+            data["values"] = np.array(data["values"], dtype=np.float64).reshape(data["rows"], data["cols"])
+            found[data["name"]] = data
+    return found
+
+
+def components(at: AppTest, name: str) -> list[dict]:
+    """The data of every component named `name` (e.g. "convlab.loss_chart") on the page."""
+    return [json.loads(e.proto.json) for e in _walk(at.main)
+            if type(getattr(e, "proto", None)).__name__ == "BidiComponent" and e.proto.component_name == name]
+
+
+def texts(at: AppTest) -> list[str]:
+    """All markdown and caption text, in page order."""
+    return [e.value for e in _walk(at.main) if type(e).__name__ in ("Markdown", "Caption")]

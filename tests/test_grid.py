@@ -1,0 +1,205 @@
+"""The grid component's Python side: strokes and picks through AppTest, parsing, what it refuses.
+
+AppTest cannot run the component's JavaScript, so strokes and picks are injected as the component's
+state (`inject_stroke`, `inject_pick`) the way the browser's `setStateValue` would set them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from convlab.colour import IMAGE
+from ui.grid import (
+    inject_pick,
+    inject_stroke,
+    is_new,
+    paint_grid,
+    parse_pick,
+    parse_stroke,
+    view_grid,
+)
+
+KEY = "img"
+
+
+def grid_app() -> None:
+    """A page in miniature: a painted grid with its revision, a preset button, and a pickable view."""
+    import numpy as np
+    import streamlit as st
+
+    from convlab.colour import IMAGE, signed_scale
+    from ui.grid import paint_grid, view_grid
+
+    if "X" not in st.session_state:
+        st.session_state.X = np.zeros((3, 4))
+        st.session_state.X_rev = 0
+    if st.button("Preset", key="preset"):
+        st.session_state.X = np.ones((3, 4))
+        st.session_state.X_rev += 1
+    painted = paint_grid(st.session_state.X, key="img", scale=IMAGE, revision=st.session_state.X_rev)
+    if painted is not None:
+        st.session_state.X = painted
+        st.session_state.returned = st.session_state.get("returned", 0) + 1
+    X = st.session_state.X
+    cell = st.session_state.get("cell")
+    picked = view_grid(X, key="view", scale=signed_scale(X), pickable=True, picked=cell)
+    if picked is not None:
+        st.session_state.cell = picked
+        st.session_state.picks = st.session_state.get("picks", 0) + 1
+    st.write(f"sum = {st.session_state.X.sum():g}")
+
+
+@pytest.fixture
+def at() -> AppTest:
+    app = AppTest.from_function(grid_app).run()
+    assert not app.exception
+    return app
+
+
+def painted(cells: list[tuple[int, int]], base: np.ndarray | None = None) -> np.ndarray:
+    grid = np.zeros((3, 4)) if base is None else base.copy()
+    for r, c in cells:
+        grid[r, c] = 1.0
+    return grid
+
+
+def sent(at: AppTest, key: str = KEY) -> dict:
+    """The data the grid `key` sent to the browser, parsed as the browser's JSON.parse would (no NaN)."""
+
+    def reject(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    for component in at.get("bidi_component"):
+        data = json.loads(component.proto.json, parse_constant=reject)
+        if data["name"] == key:
+            # The code travels by path (served once), never inside the element.
+            assert component.proto.js_source_path == "grid.js" and not component.proto.js_content
+            return data
+    raise AssertionError(f"no grid {key}")
+
+
+def test_a_stroke_returns_its_grid_once(at: AppTest) -> None:
+    inject_stroke(at.session_state, KEY, painted([(0, 0), (2, 3)]), revision=0)
+    at.run()
+    np.testing.assert_array_equal(at.session_state.X, painted([(0, 0), (2, 3)]))
+    assert at.session_state.returned == 1
+    at.run()  # the same stroke again (any rerun): not returned twice
+    assert at.session_state.returned == 1
+    inject_stroke(at.session_state, KEY, painted([(1, 1)]), revision=0)
+    at.run()
+    assert at.session_state.returned == 2
+
+
+def test_a_stroke_on_an_old_revision_or_of_the_wrong_shape_is_ignored(at: AppTest) -> None:
+    at.button(key="preset").click().run()
+    inject_stroke(at.session_state, KEY, painted([(0, 0)]), revision=0)  # painted before the preset
+    at.run()
+    np.testing.assert_array_equal(at.session_state.X, np.ones((3, 4)))
+    inject_stroke(at.session_state, KEY, np.zeros((2, 2)), revision=1)
+    at.run()
+    np.testing.assert_array_equal(at.session_state.X, np.ones((3, 4)))
+    assert "returned" not in at.session_state
+
+
+def test_the_browser_gets_the_painted_grid_its_acknowledgement_and_the_scale(at: AppTest) -> None:
+    assert sent(at).get("ack") is None  # nothing acknowledged yet (left out of the data)
+    inject_stroke(at.session_state, KEY, painted([(0, 0)]), revision=0)
+    at.run()
+    data = sent(at)
+    assert data["values"] == painted([(0, 0)]).ravel().tolist()
+    assert data["ack"] == {"id": "apptest", "seq": 1}
+    assert (data["rows"], data["cols"], data["revision"], data["mode"]) == (3, 4, 0, "paint")
+    assert data["scale"] == IMAGE.to_data()
+
+
+def test_a_pick_is_returned_once_and_marked(at: AppTest) -> None:
+    inject_pick(at.session_state, "view", (2, 1))
+    at.run()
+    assert at.session_state.cell == (2, 1) and at.session_state.picks == 1
+    assert sent(at, "view")["picked"] == [2, 1] and sent(at, "view")["pickable"] is True
+    at.run()
+    assert at.session_state.picks == 1
+    inject_pick(at.session_state, "view", (9, 9))  # outside the grid: ignored
+    at.run()
+    assert at.session_state.cell == (2, 1) and at.session_state.picks == 1
+
+
+def test_parse_stroke_reads_what_the_browser_sends() -> None:
+    stroke = parse_stroke({"id": "ab", "seq": 3, "revision": 2, "grid": [[0, 1], [0.5, 0]]})
+    assert stroke is not None
+    assert (stroke.id, stroke.seq, stroke.revision) == ("ab", 3, 2)
+    np.testing.assert_array_equal(stroke.grid, [[0, 1], [0.5, 0]])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [None, "stroke", {}, {"id": 1, "seq": 1, "revision": 0}, {"id": "a", "seq": True, "revision": 0}],
+)
+def test_parse_stroke_rejects_malformed_state(raw: object) -> None:
+    assert parse_stroke(raw) is None
+
+
+@pytest.mark.parametrize("grid", [[[0, 1], [0]], [1, 2], [[float("nan")]], "x", None, [], [[2e6]]])
+def test_parse_stroke_keeps_an_unusable_grid_as_none(grid: object) -> None:
+    # Still acknowledged (id and seq are fine), never returned; 2e6 is beyond the typed-number limit.
+    stroke = parse_stroke({"id": "a", "seq": 1, "revision": 0, "grid": grid})
+    assert stroke is not None
+    assert stroke.grid is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"id": "a", "seq": 1, "row": 1, "col": 2}, (1, 2, "a", 1)),
+        ({"id": "a", "seq": 1, "row": 3, "col": 0}, None),  # outside (3, 4)
+        ({"id": "a", "seq": 1, "row": -1, "col": 0}, None),
+        ({"id": "a", "seq": 1, "row": True, "col": 0}, None),
+        ({"id": 5, "seq": 1, "row": 0, "col": 0}, None),
+        ("pick", None),
+    ],
+)
+def test_parse_pick(raw: object, expected: tuple | None) -> None:
+    assert parse_pick(raw, (3, 4)) == expected
+
+
+def test_is_new_compares_instance_and_sequence() -> None:
+    assert is_new("a", 5, None)
+    assert is_new("a", 5, {"id": "a", "seq": 4})
+    assert not is_new("a", 5, {"id": "a", "seq": 5})
+    assert not is_new("a", 5, {"id": "a", "seq": 6})
+    assert is_new("a", 5, {"id": "b", "seq": 9})  # a remounted component counts from 1 again
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "message"),
+    [
+        ((65, 3), {}, r"1 to 64 rows and columns, got shape \(65, 3\)"),
+        ((3,), {}, r"got shape \(3,\)"),
+        ((3, 3), {"brush": float("nan")}, "brush value must be a finite number"),
+        ((3, 3), {"brush": 1e7}, "brush value must be a finite number within"),
+        ((3, 3), {"mode": "view"}, "'paint' or 'edit'"),
+    ],
+)
+def test_bad_arguments_raise_a_clear_error(shape: tuple[int, ...], kwargs: dict, message: str) -> None:
+    # Checked before anything is drawn, so bare mode (no script run) is enough.
+    with pytest.raises(ValueError, match=message):
+        paint_grid(np.zeros(shape), key="img", scale=IMAGE, **kwargs)
+
+
+@pytest.mark.parametrize("values", [np.array([[1.0, np.nan]]), np.array([[np.inf]]), np.zeros((0, 3))])
+def test_grids_refuse_what_they_cannot_draw(values: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"NaN or infinity|rows and columns"):
+        view_grid(values, key="g", scale=IMAGE)
+
+
+def test_loss_chart_refuses_a_tiny_height_and_a_bad_target() -> None:
+    from ui.loss_chart import loss_chart
+
+    with pytest.raises(ValueError, match="120 px"):
+        loss_chart([("a", [1.0])], key="l", height=50)
+    with pytest.raises(ValueError, match="target loss"):
+        loss_chart([("a", [1.0])], key="l", target_loss=float("nan"))
