@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from convlab.export import MODES
 from convlab.kernels import MAX_KERNEL_SIDE
+from convlab.ops import output_shape
 
 MAX_LINK_CHARS = 12_000  # stays below the server's 16 KiB request-head limit with room for headers
 INPUT_SIDES = (3, 64)  # the paint grid's smallest and largest side
@@ -24,10 +27,12 @@ KERNEL_SIDES = (1, MAX_KERNEL_SIDE)
 PADDING = (0, 8)
 STRIDE = (1, 8)
 DILATION = (1, 8)
+VALUE_LIMIT = 1e6  # the largest magnitude the brush paints or a kernel cell takes when typed
 
 
 class ShareLinkError(ValueError):
-    """A share link that cannot be read back."""
+    """A share link that cannot be read back; the message says why in a learner's words and is
+    safe to show in Markdown (it never contains text taken from the link)."""
 
 
 @dataclass(frozen=True)
@@ -56,37 +61,56 @@ def encode_grid(A: np.ndarray) -> str:
     return f"{A.shape[0]}x{A.shape[1]}.{packed}"
 
 
-def decode_grid(text: str, *, max_side: int = 64) -> np.ndarray:
-    """'HxW.<base64url>' -> (H, W) float64; anything malformed raises ShareLinkError."""
+_DIMS = re.compile(r"([0-9]{1,4})x([0-9]{1,4})")
+_PACKED = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def decode_grid(
+    text: str, *, max_side: int = INPUT_SIDES[1], min_side: int = 1, name: str = "the grid"
+) -> np.ndarray:
+    """'HxW.<base64url>' -> (H, W) float64 with sides in min_side..max_side and cells within
+    ±VALUE_LIMIT; anything else raises ShareLinkError in a learner's words, never echoing the text."""
+    damaged = ShareLinkError(
+        f"{name} in the link is damaged, truncated or in an unknown grid format (perhaps the link was "
+        "cut short when it was copied)"
+    )
+    dims, _, packed = text.partition(".") if isinstance(text, str) else ("", "", "")
+    match = _DIMS.fullmatch(dims)
+    if match is None or not _PACKED.fullmatch(packed):
+        raise damaged
+    H, W = int(match[1]), int(match[2])
+    outside = ShareLinkError(
+        f"{name} in the link is {H}x{W}, outside the {min_side} to {max_side} rows and columns "
+        "the Playground's grids can have"
+    )
+    if not (1 <= H <= max_side and 1 <= W <= max_side):  # before inflating: it caps the allocation
+        raise outside
     try:
-        dims, packed = text.split(".", 1)
-        H, W = (int(n) for n in dims.split("x"))
-        if not (1 <= H <= max_side and 1 <= W <= max_side):
-            raise ShareLinkError(f"grid size {H}x{W} is outside 1..{max_side}")
         raw = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4))
         # Cap the inflated size: a crafted link must not make the server allocate gigabytes.
         payload = zlib.decompressobj().decompress(raw, 2 + 256 * 8 + H * W * 8 + 1)
-        if payload[:1] == b"P":
-            n = payload[1] + 1
-            if len(payload) != 2 + 8 * n + H * W:
-                raise ShareLinkError("grid data is truncated")
-            palette = np.frombuffer(payload[2 : 2 + 8 * n], dtype=np.float64)
-            index = np.frombuffer(payload[2 + 8 * n :], dtype=np.uint8)
-            if index.max(initial=0) >= n:
-                raise ShareLinkError("grid data points outside its palette")
-            A = palette[index].reshape(H, W)
-        elif payload[:1] == b"R":
-            if len(payload) != 1 + 8 * H * W:
-                raise ShareLinkError("grid data is truncated")
-            A = np.frombuffer(payload[1:], dtype=np.float64).reshape(H, W)
-        else:
-            raise ShareLinkError("unknown grid format")
-    except ShareLinkError:
-        raise
-    except (ValueError, IndexError, binascii.Error, zlib.error) as exc:
-        raise ShareLinkError(f"grid data is damaged ({exc})") from None
+    except (ValueError, binascii.Error, zlib.error):
+        raise damaged from None
+    if payload[:1] == b"P" and len(payload) >= 2 and len(payload) == 2 + 8 * (payload[1] + 1) + H * W:
+        n = payload[1] + 1
+        palette = np.frombuffer(payload[2 : 2 + 8 * n], dtype=np.float64)
+        index = np.frombuffer(payload[2 + 8 * n :], dtype=np.uint8)
+        if index.max(initial=0) >= n:
+            raise damaged
+        A = palette[index].reshape(H, W)
+    elif payload[:1] == b"R" and len(payload) == 1 + 8 * H * W:
+        A = np.frombuffer(payload[1:], dtype=np.float64).reshape(H, W)
+    else:
+        raise damaged
     if not np.isfinite(A).all():
-        raise ShareLinkError("grid holds NaN or infinity")
+        raise ShareLinkError(f"{name} in the link holds a cell that is not a number (NaN or infinity)")
+    if np.abs(A).max() > VALUE_LIMIT:
+        raise ShareLinkError(
+            f"{name} in the link holds numbers beyond ±{VALUE_LIMIT:,.0f}, more than the Playground "
+            "lets you paint or type"
+        )
+    if min(H, W) < min_side:
+        raise outside
     return A.copy()
 
 
@@ -94,16 +118,19 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
 
 
+_PAIR = re.compile(r"([0-9]{1,3})(?:,([0-9]{1,3}))?")
+
+
 def _parse_pair(text: str, name: str, low: int, high: int) -> tuple[int, int]:
-    try:
-        parts = [int(p) for p in text.split(",")]
-    except ValueError:
-        raise ShareLinkError(f"{name} {text!r} is not a whole number") from None
-    if len(parts) == 1:
-        parts *= 2
-    if len(parts) != 2 or not all(low <= p <= high for p in parts):
-        raise ShareLinkError(f"{name} {text!r} must be one or two numbers in {low}..{high}")
-    return parts[0], parts[1]
+    """'3' or '3,4' -> (3, 3) or (3, 4), each in low..high; the text itself never reaches a message."""
+    match = _PAIR.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ShareLinkError(f"the link's {name} must be one or two whole numbers from {low} to {high}")
+    first = int(match[1])
+    second = first if match[2] is None else int(match[2])
+    if not (low <= first <= high and low <= second <= high):
+        raise ShareLinkError(f"the link's {name} must be one or two whole numbers from {low} to {high}")
+    return first, second
 
 
 def encode_state(state: PlaygroundState) -> dict[str, str]:
@@ -122,31 +149,58 @@ def encode_state(state: PlaygroundState) -> dict[str, str]:
 
 
 def decode_state(params: dict[str, str]) -> PlaygroundState:
-    """Query parameters -> PlaygroundState; raises ShareLinkError naming what is wrong."""
+    """Query parameters -> a PlaygroundState the Playground's widgets can show.
+
+    Raises:
+        ShareLinkError: anything missing, damaged or out of the widgets' ranges, in a learner's
+            words; messages never contain the link's own text (it could hold Markdown or HTML).
+    """
     if "x" not in params or "k" not in params:
         raise ShareLinkError("the link has no input grid or kernel")
-    X = decode_grid(params["x"], max_side=INPUT_SIDES[1])
-    K = decode_grid(params["k"], max_side=KERNEL_SIDES[1])
+    X = decode_grid(params["x"], min_side=INPUT_SIDES[0], max_side=INPUT_SIDES[1], name="the input grid")
+    K = decode_grid(params["k"], min_side=KERNEL_SIDES[0], max_side=KERNEL_SIDES[1], name="the kernel")
     mode = params.get("mode", "correlation")
     if mode not in MODES:
-        raise ShareLinkError(f"mode {mode!r} is neither correlation nor convolution")
+        raise ShareLinkError("the link's mode is neither correlation nor convolution")
+    bias = _parse_bias(params.get("b", "0"))
+    padding = _parse_pair(params.get("p", "0"), "padding", *PADDING)
+    stride = _parse_pair(params.get("s", "1"), "stride", *STRIDE)
+    dilation = _parse_pair(params.get("d", "1"), "dilation", *DILATION)
+    cell = _parse_pair(params.get("cell", "0"), "explained cell", 0, INPUT_SIDES[1] + 2 * PADDING[1])
     try:
-        bias = float(params.get("b", "0"))
+        Ho, Wo = output_shape(X.shape, K.shape, padding=padding, stride=stride, dilation=dilation)
     except ValueError:
-        raise ShareLinkError(f"bias {params['b']!r} is not a number") from None
-    if not np.isfinite(bias):
-        raise ShareLinkError("bias is not finite")
-    cell = _parse_pair(params.get("cell", "0"), "cell", 0, INPUT_SIDES[1] + 2 * PADDING[1])
+        Ho = Wo = None  # a kernel larger than the padded input: the page explains that itself
+    if Ho is not None and not (cell[0] < Ho and cell[1] < Wo):
+        raise ShareLinkError(f"the link's explained cell {cell[0]},{cell[1]} is outside the {Ho}x{Wo} output")
     return PlaygroundState(
-        X=X,
-        K=K,
-        mode=mode,
-        padding=_parse_pair(params.get("p", "0"), "padding", *PADDING),
-        stride=_parse_pair(params.get("s", "1"), "stride", *STRIDE),
-        dilation=_parse_pair(params.get("d", "1"), "dilation", *DILATION),
-        bias=bias,
-        cell=cell,
+        X=X, K=K, mode=mode, padding=padding, stride=stride, dilation=dilation, bias=bias, cell=cell
     )
+
+
+def _parse_bias(text: str) -> float:
+    """The bias as the link writes it (repr of a float), refusing anything else without echoing it."""
+    if not isinstance(text, str) or len(text) > 32 or not _FLOAT.fullmatch(text):
+        raise ShareLinkError("the link's bias is not a number")
+    bias = float(text)
+    if not math.isfinite(bias):
+        raise ShareLinkError("the link's bias is not a finite number")
+    return bias
+
+
+_FLOAT = re.compile(r"[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|inf|infinity|nan)", re.I)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&\"'=^])")
+
+
+def escape_markdown(text: str, *, max_chars: int = 80) -> str:
+    """User-originated text (an upload's name, a typed value) -> text that Streamlit's Markdown
+    shows literally: every punctuation mark backslash-escaped (no links, images, emphasis, HTML,
+    math, emoji or colour directives, no autolinked URLs), line breaks and control characters
+    as spaces, cut to `max_chars` characters with an ellipsis."""
+    text = "".join(" " if not ch.isprintable() else ch for ch in str(text))
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "…"
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def link_length(params: dict[str, str]) -> int:
