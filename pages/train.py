@@ -182,41 +182,26 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
         _landscape(run, K_true)
 
 
-def _state(run: ts.Run) -> str:
-    """What the run is doing, in one word (a finished run is not "paused")."""
-    if run.running:
-        return "training…"
-    if run.error:
-        return "diverged"
-    if run.finished and run.steps:
-        return "finished"
-    return "paused" if run.steps else "ready"
-
-
 def _draw_progress(run: ts.Run) -> None:
     c = run.config
     a, b, d = st.columns(3)
-    a.metric("Epoch", run.trainer.epoch)
-    # The loss of the last epoch, as its log line and the chart print it (measured before that epoch's
+    a.metric("Epoch", run.epoch)
+    # The loss of the last epoch, as its log line and the chart show it (measured before that epoch's
     # update); before any epoch, the loss of the initial weights.
-    loss = run.steps[-1].loss if run.steps else run.trainer.loss()
-    b.metric("Loss", f"{loss:.4g}", help="The loss of the last epoch, as the printout shows it.")
-    d.metric("State", _state(run))
+    b.metric("Loss", f"{run.shown_loss:.4g}", help="The loss of the last epoch, as the printout shows it.")
+    d.metric("State", run.state)
     if run.error:
         st.error(run.error, icon=":material/trending_up:")
-    elif run.finished and run.steps:
-        reason = "reached the target loss" if run.trainer.epoch < c.epochs else f"finished {c.epochs} epochs"
+    elif run.state == "finished":
+        reason = "reached the target loss" if run.epoch < c.epochs else f"finished {c.epochs} epochs"
         st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
-    runs = [*ss.get(ts.EARLIER, []), (run.label, run.losses)]
+    log_y = bool(ss.get("tr.log"))
     chart, printout = st.columns([3, 2], gap="medium")
     with chart:
-        loss_chart(runs, key="tr.loss_chart", log_y=bool(ss.get("tr.log")),
-                   target_loss=run.target_loss or None, height=300)
-    # The lesson's format; huge losses (a run on its way to diverging) in 4 significant digits instead.
-    lines = [f"epoch {s.epoch}, loss {s.loss:.3f}" if s.loss < 1e5 else f"epoch {s.epoch}, loss {s.loss:.4g}"
-             for s in run.steps[-10:]]
-    printout.code("\n".join(lines) or "# the lesson prints a line per epoch here", language=None, height=300,
-                  wrap_lines=True)
+        loss_chart(ts.chart_runs(), key="tr.loss_chart", log_y=log_y, target_loss=run.target_loss or None,
+                   height=300, y_range=ts.chart_y_range(log_y))
+    printout.code("\n".join(run.log_lines(10)) or "# the lesson prints a line per epoch here", language=None,
+                  height=300, wrap_lines=True)
 
 
 def _grid(values: np.ndarray, **kwargs) -> None:
@@ -263,7 +248,7 @@ def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
 
 def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
     st.subheader("The loss landscape over the two weights")
-    path = np.array([run.trainer.initial_weight.ravel(), *(s.weight.ravel() for s in run.steps)])
+    path = run.path
     true = tuple(K_true.ravel()) if K_true is not None and K_true.size == 2 else None
     fig = loss_landscape_figure(run.landscape, path=path, optimum=tuple(run.best_kernel.ravel()),
                                 true_weight=true, height=420)

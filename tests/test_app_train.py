@@ -4,11 +4,13 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+from app_helpers import grids
 from streamlit.testing.v1 import AppTest
 
 from convlab import corr2d
 from convlab.images import image_preset
 from convlab.training import KernelTrainer, TrainConfig
+from ui.grid import inject_stroke
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
@@ -141,3 +143,75 @@ def test_playing_pays_epochs_by_the_clock_and_never_lurches_after_a_stall():
     assert run.epochs_due(1000, now=99.0, tick=tick) == 200  # a long stall pays four ticks at most
     due = [run.epochs_due(5, now=99.0 + 0.05 * k, tick=tick) for k in range(1, 21)]
     assert sum(due) == 5 and set(due) == {0, 1}  # 5 epochs/s over one second, fractions carried
+
+
+def _printout(at: AppTest) -> list[str]:
+    return next(c.value for c in at.code if c.value.startswith(("epoch", "#"))).splitlines()
+
+
+def test_the_loss_metric_is_the_printed_loss_of_the_last_epoch():
+    at = _train()
+    at.button(key="tr.step").click().run()
+    last = _printout(at)[-1]
+    assert last == "epoch 1, loss 19.158"
+    assert _metric(at, "Loss") == "19.16"  # the same number, not the loss after the update (8.33)
+
+
+def test_a_finished_run_says_finished_and_a_divergent_one_agrees_with_its_printout():
+    at = _train()
+    at.button(key="tr.play").click().run()
+    while _run(at).trainer.epoch < 10:
+        at.button(key="tr.step").click().run()
+    assert _metric(at, "State") == "finished"
+    at.select_slider(key="tr.lr").set_value(10.0).run()
+    for _ in range(12):
+        at.button(key="tr.step").click().run()
+        if _run(at).error:
+            break
+    assert _metric(at, "State") == "diverged"
+    epoch = _metric(at, "Epoch")
+    assert f"epoch {epoch}" in at.error[0].value  # "diverged at epoch N", as the metric says
+    assert _printout(at)[-1].startswith(f"epoch {epoch},") and _printout(at)[-1].endswith("(diverged)")
+    assert not at.exception
+
+
+def test_the_hidden_kernel_is_hidden_until_revealed_and_compared_grids_share_a_range():
+    at = _train()
+    assert "tr.answer" not in grids(at)
+    assert any("hidden" in c.value for c in at.caption)
+    at.toggle(key="tr.reveal").set_value(True).run()
+    g = grids(at)
+    np.testing.assert_array_equal(g["tr.answer"]["values"], [[1.0, -1.0]])
+    assert g["tr.answer"]["scale"] == g["tr.learned"]["scale"]  # learned beside true: one range
+    assert g["tr.target_fig"]["scale"] == g["tr.pred"]["scale"]  # prediction beside target: one range
+    for key in ("tr.answer", "tr.learned", "tr.target_fig", "tr.pred"):
+        assert g[key]["scale"]["kind"] == "signed" and g[key]["scale"]["lo"] == -g[key]["scale"]["hi"]
+    assert g["tr.paint_x"]["scale"]["kind"] == "image"
+
+
+def test_a_typed_true_kernel_and_a_painted_target_reach_the_run():
+    at = _train()
+    at.radio(key="tr.target").set_value("kernel").run()
+    K = np.array([[0.5, -2 / 3]])
+    inject_stroke(at.session_state, "tr.kedit", K, revision=at.session_state["tr.K_rev"])
+    at.run()
+    np.testing.assert_array_equal(_run(at).Y, corr2d(image_preset("stripes"), K))
+    at.radio(key="tr.target").set_value("output").run()
+    g = grids(at)
+    assert g["tr.paint_y"]["scale"]["kind"] == "signed"  # 0 is white on a painted target, not mid-gray
+    Y = np.zeros((6, 7))
+    Y[2, 3] = 1.0
+    inject_stroke(at.session_state, "tr.paint_y", Y, revision=at.session_state["tr.Y_rev"])
+    at.run()
+    np.testing.assert_array_equal(_run(at).Y, Y)
+    assert not at.exception
+
+
+def test_earlier_runs_get_distinct_labels():
+    at = _train()
+    at.button(key="tr.step").click().run()
+    at.select_slider(key="tr.lr").set_value(0.01).run()
+    at.button(key="tr.step").click().run()
+    at.select_slider(key="tr.lr").set_value(3e-2).run()
+    labels = [label for label, _ in at.session_state["tr.earlier"]] + [_run(at).label]
+    assert len(labels) == len(set(labels)) == 3

@@ -35,8 +35,12 @@ def loss_chart(
     log_y: bool = False,
     target_loss: float | None = None,
     height: int = 300,
+    y_range: tuple[float, float] | None = None,
 ) -> None:
     """Draw the loss per epoch of each (label, losses) run; the last run bold, earlier ones faded.
+
+    `y_range` (lowest, highest loss) fixes the y axis (e.g. `training_session.chart_y_range`, which
+    leaves out earlier runs that diverged); without it the axis covers every finite loss drawn.
 
     Raises:
         ValueError: a negative or non-finite target_loss, or a height under 120 px.
@@ -44,4 +48,7 @@ def loss_chart(
     if height < 120:
         raise ValueError(f"the loss chart needs at least 120 px of height, got {height}")
     data = loss_curve_data(runs, log_y=log_y, target_loss=target_loss)
-    _component()(key=key, data={**data, "height": int(height)})
+    extra = {"height": int(height)}
+    if y_range is not None:
+        extra["yRange"] = [float(y_range[0]), float(y_range[1])]
+    _component()(key=key, data={**data, **extra})

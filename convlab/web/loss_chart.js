@@ -68,18 +68,15 @@ function mount(parentElement) {
     const d = entry.data;
     const runs = d.runs.map(visible).filter((r) => r.x.length);
     const xmax = Math.max(10, ...runs.map((r) => r.x[r.x.length - 1]));
-    // The y range follows the current run and where earlier runs started: an earlier run that blew up
-    // (1e33) is clipped at the top instead of flattening every other curve.
-    const current = runs.find((r) => r.last);
-    const ys = [...(current ? current.y : []), ...runs.filter((r) => !r.last).map((r) => r.y[0])];
-    if (!current) ys.push(...runs.flatMap((r) => r.y));
+    // The y range comes from Python when given: it leaves out earlier runs that diverged (1e33), which
+    // would otherwise flatten every other curve.
+    const ys = d.yRange ? [...d.yRange] : runs.flatMap((r) => r.y);
     if (d.target !== null) ys.push(d.target);
     let ylo, yhi;
     if (d.log) {
-      const pos = runs.flatMap((r) => r.y).filter((v) => v > 0);
-      const top = ys.filter((v) => v > 0);
+      const pos = ys.filter((v) => v > 0);
       ylo = pos.length ? Math.log10(Math.min(...pos)) : -1;
-      yhi = top.length ? Math.log10(Math.max(...top)) : 1;
+      yhi = pos.length ? Math.log10(Math.max(...pos)) : 1;
       if (yhi - ylo < 1) { ylo -= 0.5; yhi += 0.5; }
     } else {
       ylo = 0;
