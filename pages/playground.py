@@ -12,7 +12,7 @@ from ui import share
 from ui import workspace as ws
 from ui.grid import edit_grid, paint_grid, take_pick, take_stroke, view_grid
 from ui.state import require_entry_script
-from ui.widgets import escape_markdown, explain_terms, show_source
+from ui.widgets import explain_terms, show_source
 
 require_entry_script()
 ss = st.session_state
@@ -60,7 +60,7 @@ def _on_upload() -> None:
     file = ss.get("pg.upload")
     if file is None:
         return
-    name = escape_markdown(file.name[:80])
+    name = share.escape_markdown(file.name)
     try:
         data = file.getvalue()
         X = load_image(data, (int(ss["pg.rows"]), int(ss["pg.cols"])))

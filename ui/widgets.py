@@ -1,10 +1,9 @@
-"""Small Streamlit helpers shared by the pages: "show the code", safe echo of user text, explanation text."""
+"""Helpers shared by the pages: "show the code", numbers as the grids write them, explanation text."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -13,14 +12,7 @@ from PIL import Image
 
 from convlab.colour import signed_scale
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 MAX_TERMS = 16  # products written out; beyond this the sum is summarised (a 7x7 kernel has 49)
-
-
-def escape_markdown(text: str) -> str:
-    """`text` with every Markdown and HTML character escaped: user text (a file name, a link value) is shown
-    as typed and never becomes a link, an image or markup."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def number_text(v: float, decimals: int = 2) -> str:

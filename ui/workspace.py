@@ -16,7 +16,6 @@ import streamlit as st
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
 from ui import share
-from ui.widgets import escape_markdown
 
 X_KEY, X_REV, X_SOURCE = "pg.X", "pg.X_rev", "pg.X_source"
 K_KEY, K_REV, K_SOURCE = "pg.K", "pg.K_rev", "pg.K_source"
@@ -106,10 +105,10 @@ def ensure() -> None:
         try:
             state, source = share.decode_state(params), None
         except share.ShareLinkError as exc:
+            reason = share.escape_markdown(str(exc), max_chars=200)  # the reason never echoes the link, yet
             st.session_state[NOTE] = (
                 "warning",
-                f"This share link could not be read ({escape_markdown(str(exc))}), so the lesson's example "
-                "is shown instead.",
+                f"This share link could not be read ({reason}), so the lesson's example is shown instead.",
             )
     load(state, source)
 
