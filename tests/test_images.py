@@ -2,7 +2,6 @@
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -13,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from convlab import images
 from convlab.images import (
     IMAGES,
     MAX_PIXELS,
@@ -294,12 +294,16 @@ def _png_header(width: int, height: int) -> bytes:
         (100_000, 100_000, "far too large to open safely: the limit is 40 megapixels"),  # Pillow's error
     ],
 )
-def test_refuses_decompression_bombs_before_decoding(width, height, message):
-    start = time.perf_counter()
+def test_refuses_decompression_bombs_before_decoding(width, height, message, monkeypatch):
+    # Refused from the header: decoding is never reached (timing lives in benchmarks/bench_upload.py).
+    monkeypatch.setattr(images, "_decode", _never)
     with pytest.raises(ValueError, match=message):
         load_image(_png_header(width, height))
-    assert time.perf_counter() - start < 0.5
     assert width * height > MAX_PIXELS
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("the picture was decoded")
 
 
 def test_refuses_bad_shape_and_max_side():
@@ -418,14 +422,37 @@ def test_to_rgb_refusals():
         to_rgb(np.ones((2, 2, 3)))
 
 
-def test_to_rgb_is_fast_on_a_1024_photo():
+def test_to_rgb_colours_a_1024_photo_like_the_reference():
+    # Its speed is measured in benchmarks; here, that the fast path (float32 levels) gives plotly's colours.
     Z = np.random.default_rng(0).standard_normal((1024, 1024))
-    for diverging in (True, False):
-        to_rgb(Z, diverging=diverging)  # warm up
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            to_rgb(Z, diverging=diverging)
-            times.append(time.perf_counter() - start)
-        # About 5-8 ms: the bound only catches a slow rewrite, not a busy shared machine.
-        assert min(times) < 0.2, f"to_rgb took {min(times) * 1e3:.1f} ms"
+    rgb = to_rgb(Z)
+    vmax = np.abs(Z).max()
+    levels = np.clip(np.floor((Z + vmax) * (127 / vmax) + 0.5), 0, 254).astype(int)
+    sample = (slice(0, None, 97), slice(0, None, 89))
+    # Within one level (about 3 RGB units): float32 may round a level's edge the other way.
+    np.testing.assert_allclose(rgb[sample], _reference_lut()[levels[sample]], atol=3)
+    gray = to_rgb(Z, diverging=False)
+    expected = np.floor((Z - Z.min()) * (255 / (Z.max() - Z.min())) + 0.5).astype(np.uint8)
+    assert np.abs(gray[..., 0].astype(int) - expected).max() <= 1  # float32 rounding at level edges
+
+
+def _reference_lut() -> np.ndarray:
+    """(255, 3): plotly's RdBu_r at 255 evenly spaced positions, interpolated in RGB as plotly does."""
+    scale = plotly.colors.get_colorscale("RdBu_r")
+    stops = [position for position, _ in scale]
+    rgb = np.array([[int(v) for v in colour[4:-1].split(",")] for _, colour in scale], dtype=float)
+    positions = np.linspace(0, 1, 255)
+    return np.stack([np.interp(positions, stops, rgb[:, c]) for c in range(3)], axis=1).round()
+
+
+def test_to_rgb_refuses_a_vmax_that_is_not_a_number_in_words():
+    for vmax in ("1", [1.0], True, float("inf")):
+        with pytest.raises(ValueError, match="vmax must be a positive number"):
+            to_rgb(np.ones((2, 2)), vmax=vmax)
+
+
+def test_image_preset_refuses_a_negative_or_fractional_seed_in_words():
+    for seed in (-1, 1.5, "3", True):
+        with pytest.raises(ValueError, match=r"the seed must be a whole number, 0 or more"):
+            image_preset("noise", seed=seed)
+    assert np.array_equal(image_preset("noise", seed=np.int64(3)), image_preset("noise", seed=3))
