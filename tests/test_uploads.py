@@ -118,7 +118,7 @@ def test_decoders_that_copy_cost_more_and_progressive_jpeg_counts_its_coefficien
         # 4:2:0: a full-resolution Y plane and two quarter-size chroma planes, 2 bytes a sample.
         assert images._decode_cost(img, size) == 8 * 6 + 2 * (64 * 48 + 2 * 64 * 48 // 4)
     with Image.open(io.BytesIO(_encode(rgb, "JPEG"))) as img:
-        img.draft("L", (16, 16))
+        img.draft("L", (16, 12))
         assert images._decode_cost(img, img.size) == 16 * 12  # baseline: only the drafted pixels
 
 
