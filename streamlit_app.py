@@ -1,5 +1,7 @@
 """ConvLab: paint an image and a kernel, watch the 2D cross-correlation, train a kernel."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.state import init_process
@@ -8,8 +10,7 @@ from ui.widgets import app_icon
 st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
 
-# Streamlit keeps ~6rem above the first element for its header: at 1280x800 the live workspace needs it.
-st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}</style>")
+st.html(Path(__file__).parent / "ui" / "app.css")  # page-wide CSS: a compact top, a phone layout
 pages = [
     # The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
     # is a hidden twin of it; the default still reserves a path of its own, which nobody links to.

@@ -362,9 +362,11 @@ def playground() -> None:
     slot = st.container()  # always there, so a note does not shift (and remount) everything below it
     if note:
         getattr(slot, note[0])(note[1])
-    settings_row()
+    with st.container(key="pg_settings"):  # a phone packs these three to a row (streamlit_app.py's CSS)
+        settings_row()
     spec = [5, 4, 5, 4]
-    setup_row(st.columns([*spec[:2], spec[2] + spec[3]], gap="small"))
+    with st.container(key="pg_setup"):
+        setup_row(st.columns([*spec[:2], spec[2] + spec[3]], gap="small"))
     workspace(spec)
     tools_row()
     if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
