@@ -654,3 +654,109 @@ def test_public_names_are_exported():
 
 def test_thresholds_cover_every_compute_dtype():
     assert set(ops._SHIFTED_MIN_CELLS) == {torch.float32, torch.float64}
+
+
+# --- sizes checked before allocating, refusals in words (issue 12) ----------------------------------
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail if anything is computed or padded: the refusal must come from arithmetic on the sizes."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("computed instead of refusing")
+
+    for name in ("_corr2d_numpy", "_corr2d_shifted"):
+        monkeypatch.setattr(ops, name, fail)
+    monkeypatch.setattr(ops.F, "conv2d", fail)
+    monkeypatch.setattr(ops.F, "pad", fail)
+
+
+@pytest.mark.parametrize(
+    "padding", [10**4, 10**5, 10**6, 2**62, (0, 10**7), pytest.param(10**5000, id="10**5000")]
+)
+@pytest.mark.parametrize("fn", [corr2d, conv2d])
+def test_huge_padding_is_refused_before_allocating(padding, fn, no_compute):
+    for X in (np.ones((8, 8)), torch.ones(8, 8)):
+        with pytest.raises(ValueError, match=r"would make the input .* too large to compute here \(the limit "
+                                             r"is 33\.6 million cells\), so please use less padding"):
+            fn(X, np.ones((3, 3)), padding=padding)
+    with pytest.raises(ValueError, match="please use less padding"):
+        output_shape((8, 8), (3, 3), padding=padding)
+    with pytest.raises(ValueError, match="please use less padding"):
+        explain_cell(np.ones((8, 8)), np.ones((3, 3)), 0, 0, padding=padding)
+
+
+def test_padding_up_to_the_cell_limit_still_computes():
+    side = int(ops.MAX_CELLS**0.5) // 2 * 2  # 5792
+    p = (side - 8) // 2
+    assert output_shape((8, 8), (3, 3), padding=p) == (side - 2, side - 2)
+    with pytest.raises(ValueError, match="less padding"):
+        output_shape((8, 8), (3, 3), padding=p + 1)
+
+
+@pytest.mark.parametrize("stride", [10**30, (10**30, 1), (1, 2**63), pytest.param(10**5000, id="10**5000")])
+def test_huge_strides_compute_the_same_as_a_stride_the_size_of_the_input(stride):
+    X, K = np.arange(64.0).reshape(8, 8), np.array([[1.0, -2.0], [0.5, 3.0]])
+    sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
+    expected = F.conv2d(torch.tensor(X)[None, None], torch.tensor(K)[None, None],
+                        stride=(min(sh, 8), min(sw, 8)))[0, 0].numpy()
+    for fn_X in (X, torch.tensor(X)):
+        out = corr2d(fn_X, K, stride=stride)
+        np.testing.assert_array_equal(np.asarray(out), expected)
+    assert output_shape((8, 8), (2, 2), stride=stride) == expected.shape
+    e = explain_cell(X, K, 0, 0, stride=stride)
+    assert e.value == expected[0, 0]
+
+
+def test_a_huge_dilation_on_a_one_tap_axis_changes_nothing():
+    X, K = np.arange(20.0).reshape(4, 5), np.array([[1.0, 2.0, -1.0]])
+    np.testing.assert_array_equal(corr2d(X, K, dilation=(10**30, 1)), corr2d(X, K))
+    with pytest.raises(ValueError, match=r"kernel 1x3 \(dilated to 1xabout 10\^30\) is larger"):
+        corr2d(X, K, dilation=(1, 10**30))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: output_shape(None, (1, 1)), r"the input's shape must be a pair \(rows, columns\), got None"),
+        (lambda: output_shape((3, 3), None), r"the kernel's shape must be a pair \(rows, columns\)"),
+        (lambda: output_shape(5, (1, 1)), r"the input's shape must be a pair \(rows, columns\), got 5"),
+        (lambda: corr2d(torch.ones(3, 3, device="meta"), OK_K), "the input is on the 'meta' device"),
+        (lambda: corr2d(OK_X, torch.ones(1, 2, device="meta")), "the kernel is on the 'meta' device"),
+        (lambda: corr2d(torch.ones(3, 3).to_sparse(), OK_K), "the input is a sparse tensor"),
+        (lambda: conv2d(OK_X, torch.ones(1, 2).to_sparse()), "the kernel is a sparse tensor"),
+        (lambda: explain_cell(torch.ones(3, 3).to_sparse(), OK_K, 0, 0), "the input is a sparse tensor"),
+        (lambda: corr2d(_quantized(), OK_K), "the input is a quantized tensor"),
+        (lambda: corr2d(OK_X, OK_K, padding=-(10**5000)), r"padding must be 0 or more, got -about 10\^5000"),
+        (lambda: corr2d(OK_X, OK_K, stride="9" * 5000), r"stride must be a whole number, got '9999"),
+        (lambda: explain_cell(OK_X, OK_K, 10**5000, 0), r"cell \(about 10\^5000, 0\) is outside"),
+    ],
+)
+def test_refusals_in_words_for_odd_arguments(call, match):
+    # Before: TypeError about len(), RuntimeError from torch, "Exceeds the limit (4300 digits)".
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    assert len(str(info.value)) < 300
+
+
+def _quantized() -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates making them, not passing them around
+        return torch.quantize_per_tensor(torch.ones(3, 3), 0.1, 0, torch.qint8)
+
+
+@pytest.mark.parametrize(
+    ("X", "K", "bias"),
+    [
+        (np.ones((3, 3)), np.full((2, 2), 2e307), 1.7e308),  # the sum plus the bias
+        (np.full((3, 3), 1e300), np.full((2, 2), 1e10), 0.0),  # the products
+        (np.full((3, 3), 1e308), np.ones((2, 2)), 0.0),  # the sum of four finite products
+    ],
+)
+def test_explain_cell_reports_overflow_instead_of_returning_inf(X, K, bias):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning either
+        with pytest.raises(ValueError, match=r"the numbers of cell \(0, 0\) overflow.*about 1\.8e308"):
+            explain_cell(X, K, 0, 0, bias=bias)
+    assert explain_cell(np.ones((3, 3)), np.ones((2, 2)), 0, 0, bias=1e308).value == 1e308 + 4
