@@ -127,3 +127,24 @@ def test_refuses_bad_kernel_sizes(bad):
 def test_refuses_a_kernel_larger_than_the_input():
     with pytest.raises(ValueError, match="kernel 3x3 is larger than the padded input 2x2"):
         Conv2D((3, 3))(torch.ones((2, 2)))
+
+
+@pytest.mark.parametrize(
+    ("kernel_size", "match"),
+    [
+        ((10**5, 10**5), r"kernel_size 100000x100000 is too large: a kernel holds at most 1,048,576 weights"),
+        (2**40, r"kernel_size 1099511627776x1099511627776 is too large"),
+        ((1025, 1024), "too large"),
+    ],
+)
+def test_huge_kernels_are_refused_before_drawing_weights(kernel_size, match, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("weights were drawn")
+
+    monkeypatch.setattr(torch, "rand", fail)
+    with pytest.raises(ValueError, match=match):
+        Conv2D(kernel_size)
+
+
+def test_the_largest_kernel_still_builds():
+    assert Conv2D((1024, 1024)).weight.shape == (1024, 1024)

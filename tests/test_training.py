@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from convlab.images import image_preset
 from convlab.ops import corr2d, corr2d_loop
 from convlab.training import (
     KernelTrainer,
@@ -462,3 +464,198 @@ def test_landscape_is_vectorised():
 def test_landscape_refuses_what_it_cannot_draw(Y_shape, kwargs, match):
     with pytest.raises(ValueError, match=match):
         loss_landscape(np.ones((6, 8)), np.zeros(Y_shape), **kwargs)
+
+
+# --- issue 12: overflow said up front, the bias column in the advice -----------------------------
+
+
+def test_the_advice_counts_the_bias_column_of_the_hessian():
+    X, Y = lesson_data()
+    # Independent reference: the Hessian of the summed loss over (w1, w2, b) by autograd.
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+
+    def loss(params):
+        w, b = params[:2].reshape(1, 1, 1, 2), params[2]
+        return ((F.conv2d(Xt[None, None], w)[0, 0] + b - Yt) ** 2).sum()
+
+    hessian = torch.autograd.functional.hessian(loss, torch.zeros(3, dtype=torch.float64))
+    limit = 2 / torch.linalg.eigvalsh(hessian).max().item()
+    assert limit == pytest.approx(0.016089, abs=1e-6)
+    with pytest.raises(TrainingDiverged) as info:
+        list(train_kernel(X, Y, TrainConfig(lr=0.03, bias=True, epochs=1000)))
+    assert info.value.stable_below == pytest.approx(limit, rel=1e-6)
+    assert "try 0.01 " in str(info.value) and "smaller than 0.0161" in str(info.value)
+    # The limit is real: just under it the run converges, just over it the loss grows.
+    below = list(train_kernel(X, Y, TrainConfig(lr=0.0159, bias=True, epochs=3000)))
+    assert below[-1].loss < 1e-6
+    above = list(train_kernel(X, Y, TrainConfig(lr=0.0163, bias=True, epochs=1500)))
+    assert above[-1].loss > above[0].loss
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "config", "match"),
+    [
+        # The issue's painted target of 1e30: squared, it overflows float32 before any step.
+        (lesson_data()[0], np.full((6, 7), 1e30), TrainConfig(),
+         r"^the loss is already inf before any update: .* no learning rate can help"),
+        (lesson_data()[0], np.full((6, 7), 1e30), TrainConfig(lr=1e-4),
+         r"^the loss is already inf before any update"),
+        (np.full((6, 8), 1e39), np.zeros((6, 7)), TrainConfig(),
+         r"^the input holds 1e\+39 \(row 0, column 0\), too large for float32"),
+        (np.ones((6, 8)), np.full((6, 7), -4e38), TrainConfig(),
+         r"^the target holds -4e\+38 \(row 0, column 0\), too large for float32"),
+        # A finite loss (1e38) whose gradient (4e39) is not.
+        (np.array([[1e20, 1e20]]), np.array([[1e19]]), TrainConfig(init="zeros"),
+         r"^the gradient is already infinite before any update"),
+    ],
+)
+def test_data_that_overflows_float32_is_refused_up_front_not_blamed_on_the_lr(X, Y, config, match):
+    with pytest.raises(ValueError, match=match) as info:
+        KernelTrainer(X, Y, config)
+    assert "learning rate" not in str(info.value).split("so no learning rate")[0]
+    with pytest.raises(ValueError, match=match):
+        train_kernel(X, Y, config)
+
+
+def test_large_but_safe_data_still_trains():
+    X, Y = lesson_data()
+    trainer = KernelTrainer(X * 1e6, Y * 1e6, TrainConfig(lr=1e-14))
+    assert math.isfinite(trainer.step().loss)
+
+
+def test_divergence_reports_the_loss_of_the_epoch_that_failed():
+    X, Y = lesson_data()
+    with pytest.raises(TrainingDiverged) as info:
+        list(train_kernel(X, Y, TrainConfig(lr=10.0, epochs=100)))
+    assert info.value.epoch == 8 and info.value.loss == math.inf
+    assert math.isnan(TrainingDiverged(3, 0.1, "x").loss)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # 361 draws of N(0, 1e308²): some exceed 1.8 standard deviations, so overflow.
+        (lambda: make_target(np.ones((20, 20)), np.ones((2, 2)), noise=1e308), "the target's numbers"),
+        (lambda: make_target(np.full((3, 3), 1e308), np.ones((2, 2))), "the target's numbers overflow"),
+        (lambda: make_target(np.ones((3, 3)), np.ones((2, 2)), bias=1.7e308, noise=1e308), "overflow"),
+        (lambda: loss_landscape(*lesson_data(), span=1e308), "the landscape's numbers overflow"),
+        (lambda: loss_landscape(*lesson_data(), center=(1e308, 1e308), span=1e308), "overflow"),
+        (lambda: loss_landscape(np.full((3, 3), 1e200), np.zeros((3, 2))), "the landscape's numbers"),
+    ],
+)
+def test_overflow_in_targets_and_landscapes_is_reported_not_returned(call, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+# --- the Train page's run: bounded history, one set of numbers (ui/training_session) ---------------
+
+
+def _run(config: TrainConfig, X=None, Y=None, **kwargs):
+    from ui.training_session import Run
+
+    if X is None:
+        X, Y = lesson_data()
+    return Run(X=X, Y=Y, config=config, trainer=KernelTrainer(X, Y, config), **kwargs)
+
+
+def test_a_long_run_keeps_every_loss_but_only_recent_steps_and_a_thinned_path(monkeypatch):
+    from ui import training_session as ts
+
+    monkeypatch.setattr(ts, "PATH_POINTS", 50)
+    config = TrainConfig(kernel_shape=(2, 2), lr=0.01, epochs=1000)
+    X = image_preset("letter", (8, 8))
+    Y = corr2d(X, np.array([[1.0, -1.0], [0.5, 0.0]]))
+    reference = list(train_kernel(X, Y, config))  # every step, as the old history kept them
+    run = _run(config, X, Y)
+    run.advance(1000)
+    assert run.epoch == 1000 and run.state == "finished"
+    # Every epoch's loss, exactly as the steps reported it (float32 holds them without rounding).
+    assert run.losses == [s.loss for s in reference]
+    assert run.loss_array.dtype == np.float32 and run.loss_array.shape == (1000,)
+    # Whole steps only for the recent epochs; the page's printout and gradient read those.
+    assert len(run.steps) == ts.RECENT_STEPS and [s.epoch for s in run.steps] == list(range(901, 1001))
+    assert np.array_equal(run.steps[-1].grad, reference[-1].grad)
+    # The path: the start, older epochs thinned evenly, then every recent epoch, each exact.
+    path = run.path
+    assert len(path) <= 2 * ts.PATH_POINTS + ts.RECENT_STEPS + 1
+    np.testing.assert_array_equal(path[0], run.trainer.initial_weight.ravel())
+    np.testing.assert_array_equal(path[-ts.RECENT_STEPS:], [s.weight.ravel() for s in reference[900:]])
+    every = run._every
+    older = path[1 : -ts.RECENT_STEPS]
+    assert every > 1 and len(older) == 900 // every
+    thinned = [reference[k * every - 1].weight.ravel() for k in range(1, len(older) + 1)]
+    np.testing.assert_array_equal(older, thinned)
+
+
+def test_a_100000_epoch_run_holds_well_under_a_megabyte():
+    from ui import training_session as ts
+
+    run = _run(TrainConfig(epochs=100_000))
+    for epoch in range(1, 100_001):  # record synthetic steps: the history, not the training, is tested
+        run._record(TrainStep(epoch=epoch, loss=1.0 / epoch, weight=np.zeros((1, 2), np.float32), bias=0.0,
+                              grad=np.zeros((1, 2), np.float32), grad_bias=0.0))
+    assert len(run.steps) == ts.RECENT_STEPS
+    assert len(run.path) <= 2 * ts.PATH_POINTS + ts.RECENT_STEPS + 1
+    assert run.loss_array.nbytes <= 4 * 2 * 100_000
+    assert len(run.losses) == 100_000 and run.losses[-1] == np.float32(1e-5)
+
+
+def test_the_loss_shown_is_the_last_printed_one_and_the_states_are_named():
+    run = _run(TrainConfig(epochs=3))
+    assert run.state == "ready" and run.log_lines() == []
+    assert run.shown_loss == run.trainer.loss()  # before any epoch: what epoch 1 will print
+    run.step_once()
+    # The issue: the metric said 8.33 (after the update) while the log said 19.158 (before it).
+    assert len(run.log_lines()) == 1 and run.log_lines()[0].startswith("epoch 1, loss ")
+    assert f"{run.shown_loss:.3f}" == run.log_lines()[-1].split("loss ")[1]
+    assert run.shown_loss == run.steps[-1].loss
+    assert run.state == "paused"
+    run.running = True
+    assert run.state == "training…"
+    run.advance(5)
+    assert run.state == "finished" and not run.running  # not "paused"
+    assert run.epoch == 3 and run.log_lines()[-1].startswith("epoch 3, loss ")
+
+
+def test_a_diverged_run_names_the_same_epoch_everywhere():
+    run = _run(TrainConfig(lr=10.0, epochs=100))
+    run.advance(100)
+    assert run.state == "diverged"
+    assert "Training diverged at epoch 8" in run.error
+    assert run.epoch == 8  # the Epoch metric, the message and the log's last line agree
+    assert run.log_lines(3)[-1] == "epoch 8, loss inf (diverged)"
+    assert run.log_lines(3)[-2].startswith("epoch 7, loss ")
+    assert run.shown_loss == math.inf
+    assert run.trainer.epoch == 7 and all(np.isfinite(run.losses))  # the weights are the last finite ones
+
+
+def test_earlier_runs_have_unique_labels_and_diverged_ones_leave_the_y_range(monkeypatch):
+    from types import SimpleNamespace
+
+    from ui import training_session as ts
+
+    monkeypatch.setattr(ts, "st", SimpleNamespace(session_state={}))
+    X, Y = lesson_data()
+    run = ts.ensure(X, Y, TrainConfig(lr=10.0, epochs=50), 0.0)
+    run.advance(50)  # diverges at epoch 8, its losses reaching about 4e33
+    ts.reset()
+    ts.current().advance(10)
+    ts.reset()
+    ts.current().advance(10)
+    ts.ensure(X, Y, TrainConfig(lr=0.03, epochs=20), 0.0).advance(20)
+    labels = [label for label, _ in ts.st.session_state[ts.EARLIER]]
+    assert labels == ["run 1 · sgd lr=10 sum", "run 2 · sgd lr=10 sum", "run 3 · sgd lr=10 sum"]
+    assert ts.current().label == "run 4 · sgd lr=0.03 sum"
+    assert ts.st.session_state[ts.EARLIER_DIVERGED] == labels
+    lo, hi = ts.chart_y_range()
+    current = ts.current().loss_array
+    assert (lo, hi) == (float(current.min()), float(current.max()))  # the 1e33 runs left out
+    everything = ts.loss_y_range(ts.chart_runs())
+    assert everything[1] > 1e30
+    assert ts.loss_y_range([("a", [0.0, 2.0, math.inf])], log_y=True) == (2.0, 2.0)
+    assert ts.loss_y_range([("a", [])]) is None
+    ts.clear_earlier()
+    assert ts.st.session_state[ts.EARLIER] == [] and ts.st.session_state[ts.EARLIER_DIVERGED] == []
