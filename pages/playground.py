@@ -3,16 +3,16 @@
 import numpy as np
 import streamlit as st
 
-from convlab import conv2d, corr2d, corr2d_loop, explain_cell
+from convlab import CellExplanation, conv2d, corr2d, corr2d_loop, explain_cell
 from convlab.colour import IMAGE, robust_signed_scale, signed_scale
 from convlab.export import kernel_to_json, pytorch_snippet, to_csv, to_png
 from convlab.images import IMAGES, image_preset, load_image, resize_grid, transform
 from convlab.kernels import KERNELS, kernel_preset
 from ui import share
 from ui import workspace as ws
-from ui.grid import edit_grid, paint_grid, take_pick, take_stroke, view_grid
+from ui.grid import grid_group, last_ack, paint_data, panel, take_pick, take_stroke, view_data
 from ui.state import require_entry_script
-from ui.widgets import explain_terms, show_source
+from ui.widgets import explain_lines, show_source
 
 require_entry_script()
 ss = st.session_state
@@ -27,6 +27,7 @@ TRANSFORMS = {
 }
 LESSON_SHAPED = ("stripes", "counting")  # presets that are the lesson's own grids keep the lesson's size
 GRID_HEIGHT = 330  # px: the input, kernel, output and explanation fit the first screen at 1280x800
+WORK = "pg.work"  # the live workspace's grid group
 
 
 # ------------------------------------------------------------------------------------- callbacks
@@ -165,109 +166,108 @@ def _compute(state: share.PlaygroundState) -> tuple[np.ndarray | None, str | Non
 
 def _formula(name: str, n: int, k: int, p: int, s: int, d: int) -> str:
     out = (n + 2 * p - d * (k - 1) - 1) // s + 1
-    return f"{name}′ = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = **{out}**"
+    return f"{name}′ = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {out}"
 
 
 @st.fragment
-def workspace(columns_spec: list[int]) -> None:
-    """The live loop: input, kernel, output and the picked cell's explanation. Strokes, typed kernel
-    numbers and picks rerun only this fragment. Every change is read first, then everything is drawn."""
+def workspace() -> None:
+    """The live loop: input, kernel, output and the picked cell's explanation, drawn as one grid group.
+
+    Strokes, typed kernel numbers and picks rerun only this fragment, and it sends one element. Every
+    change is read first, then everything is computed, then drawn.
+    """
     X, K = ss[ws.X_KEY], ss[ws.K_KEY]
-    painted = take_stroke("pg.paint", X.shape, ss[ws.X_REV])
+    painted = take_stroke(WORK, X.shape, ss[ws.X_REV], name="pg.paint")
     if painted is not None:
         ws.painted_input(painted)
-    edited = take_stroke("pg.kedit", K.shape, ss[ws.K_REV])
+    edited = take_stroke(WORK, K.shape, ss[ws.K_REV], name="pg.kedit")
     if edited is not None:
         ws.edited_kernel(edited)
         if ss.get(ws.PHOTO_ON):
             st.rerun(scope="app")  # photo mode, outside this fragment, follows the kernel
     state = ws.current()
     Y, problem = _compute(state)
+    e = None
     if Y is not None:
-        picked = take_pick("pg.output", Y.shape)
+        picked = take_pick(WORK, Y.shape, name="pg.output")
         if picked is not None:
             ws.set_cell(picked)
             state = ws.current()
         state = ws.clamped(state, Y.shape)
-    explained = None if Y is None else _explanation(state)
-    c_input, c_kernel, c_output, c_explain = st.columns(columns_spec, gap="small")
-    with c_input:
-        _input_grid(state, explained)
-    with c_kernel:
-        _kernel_grid(state)
-    with c_output:
-        _output(state, Y, problem)
-    with c_explain:
-        if explained is not None and Y is not None:
-            _explain(state, explained, Y)
+        e = _explanation(state)
+    panels = [_input_panel(state, e), _kernel_panel(state), _output_panel(state, Y, problem)]
+    if e is not None:
+        panels.append(_explain_panel(state, e))
+    grid_group(WORK, panels)
+    if e is not None and not np.isclose(e.value, Y[state.cell]):
+        st.error(f"Internal check failed: the output shows {Y[state.cell]:g}.")
     ws.remember(state, Y)
     if not ws.sync_link(state):
         st.caption(":material/link_off: This state is too large for a share link (an uploaded picture with "
                    "many shades); the address bar keeps the last state that fit.")
 
 
-def _explanation(state: share.PlaygroundState):
+def _explanation(state: share.PlaygroundState) -> CellExplanation:
     K = state.K[::-1, ::-1] if state.mode == "convolution" else state.K
     return explain_cell(state.X, K, *state.cell, padding=state.padding, stride=state.stride,
                         dilation=state.dilation, bias=state.bias)
 
 
-def _input_grid(state: share.PlaygroundState, e) -> None:
+def _brush() -> float:
+    return 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
+
+
+def _input_panel(state: share.PlaygroundState, e: CellExplanation | None) -> dict:
     X = state.X
     source = ss.get(ws.X_SOURCE)
     name = f" · {IMAGES[source].label}" if source else ""
     taps = None if e is None else np.stack([e.rows.ravel(), e.cols.ravel()], axis=1)
-    brush = 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
-    paint_grid(X, key="pg.paint", scale=IMAGE, revision=ss[ws.X_REV], brush=brush, pad=state.padding,
-               title=f"Input X · {X.shape[0]}×{X.shape[1]}{name}", taps=taps, height=GRID_HEIGHT)
+    grid = paint_data(X, name="pg.paint", scale=IMAGE, revision=ss[ws.X_REV], ack=last_ack(WORK, "pg.paint"),
+                      brush=_brush(), pad=state.padding, taps=taps, height=GRID_HEIGHT,
+                      title=f"Input X · {X.shape[0]}×{X.shape[1]}{name}")
+    return panel("input", [grid], weight=5)
 
 
-def _kernel_grid(state: share.PlaygroundState) -> None:
+def _kernel_panel(state: share.PlaygroundState) -> dict:
     K = state.K
     source = ss.get(ws.K_SOURCE)
     name = f" · {KERNELS[source].label}" if source else ""
-    brush = 0.0 if ss.get("pg.eraser") else float(ss.get("pg.brush", 1.0))
-    edit_grid(K, key="pg.kedit", scale=signed_scale(K), revision=ss[ws.K_REV], brush=brush,
-              title=f"Kernel K · {K.shape[0]}×{K.shape[1]}{name}", height=GRID_HEIGHT * 3 // 4)
+    grids = [paint_data(K, name="pg.kedit", mode="edit", scale=signed_scale(K), revision=ss[ws.K_REV],
+                        ack=last_ack(WORK, "pg.kedit"), brush=_brush(), height=GRID_HEIGHT * 3 // 4,
+                        title=f"Kernel K · {K.shape[0]}×{K.shape[1]}{name}")]
     if state.mode == "convolution":
         Kf = K[::-1, ::-1]
-        view_grid(Kf, key="pg.kflipped", scale=signed_scale(Kf), title="K flipped (what convolution slides)",
-                  height=120, legend=False)
+        grids.append(view_data(Kf, name="pg.kflipped", scale=signed_scale(K), height=120, legend=False,
+                               title="K flipped: what convolution slides"))
+    return panel("kernel", grids, weight=4)
 
 
-def _output(state: share.PlaygroundState, Y: np.ndarray | None, problem: str | None) -> None:
+def _output_panel(state: share.PlaygroundState, Y: np.ndarray | None, problem: str | None) -> dict:
     op = "⋆" if state.mode == "correlation" else "∗"
     if Y is None:
-        st.markdown(f"**Output Y = X {op} K + b**")
-        st.error(problem, icon=":material/block:")
-        return
+        return panel("output", [], title=f"Output Y = X {op} K + b", error=problem, weight=5)
     X, K = state.X, state.K
     (ph, pw), (sh, sw), (dh, dw) = state.padding, state.stride, state.dilation
-    view_grid(Y, key="pg.output", scale=signed_scale(Y), picked=state.cell, pickable=True,
-              title=f"Output Y = X {op} K + b · {Y.shape[0]}×{Y.shape[1]}", height=GRID_HEIGHT,
-              label="Output Y: pick a cell to explain it")
-    st.caption(_formula("H", X.shape[0], K.shape[0], ph, sh, dh) + "  \n"
-               + _formula("W", X.shape[1], K.shape[1], pw, sw, dw))
+    grid = view_data(Y, name="pg.output", scale=signed_scale(Y), picked=state.cell, pickable=True,
+                     title=f"Output Y = X {op} K + b · {Y.shape[0]}×{Y.shape[1]}", height=GRID_HEIGHT,
+                     label="Output Y: pick a cell to explain it")
+    lines = [_formula("H", X.shape[0], K.shape[0], ph, sh, dh),
+             _formula("W", X.shape[1], K.shape[1], pw, sw, dw)]
+    return panel("output", [grid], lines=lines, weight=5)
 
 
-def _explain(state: share.PlaygroundState, e, Y: np.ndarray) -> None:
+def _explain_panel(state: share.PlaygroundState, e: CellExplanation) -> dict:
     """How the picked output cell is computed: window ⊙ kernel, summed, plus bias."""
-    i, j = state.cell
-    st.markdown(f"**Explain Y[{i}, {j}]**: its receptive field, outlined on X, times K, summed")
     flipped = " flipped" if state.mode == "convolution" else ""
-    window, kernel, products = st.columns(3, gap="small")
+    small = {"height": 110, "legend": False, "bare": True}
     # The window shares the input's grayscale and the kernel shares the kernel grid's scale.
-    with window:
-        view_grid(e.window, key="pg.ex_w", scale=IMAGE, title="window", height=110, legend=False, bare=True)
-    with kernel:
-        view_grid(e.kernel, key="pg.ex_k", scale=signed_scale(state.K), title=f"K{flipped}", height=110,
-                  legend=False, bare=True)
-    with products:
-        view_grid(e.products, key="pg.ex_p", scale=signed_scale(e.products), title="products", height=110,
-                  legend=False, bare=True)
-    st.markdown(explain_terms(e))
-    if not np.isclose(e.value, Y[i, j]):
-        st.error(f"Internal check failed: the output shows {Y[i, j]:g}.")
+    grids = [
+        view_data(e.window, name="pg.ex_w", scale=IMAGE, title="window", **small),
+        view_data(e.kernel, name="pg.ex_k", scale=signed_scale(state.K), title=f"K{flipped}", **small),
+        view_data(e.products, name="pg.ex_p", scale=signed_scale(e.products), title="products", **small),
+    ]
+    return panel("explain", grids, row=True, lines=explain_lines(e), weight=4,
+                 title=f"Explain Y[{e.i}, {e.j}]: its receptive field, outlined on X, times K, summed")
 
 
 def tools_row() -> None:
@@ -364,10 +364,9 @@ def playground() -> None:
         getattr(slot, note[0])(note[1])
     with st.container(key="pg_settings"):  # a phone packs these three to a row (streamlit_app.py's CSS)
         settings_row()
-    spec = [5, 4, 5, 4]
     with st.container(key="pg_setup"):
-        setup_row(st.columns([*spec[:2], spec[2] + spec[3]], gap="small"))
-    workspace(spec)
+        setup_row(st.columns([5, 4, 9], gap="small"))
+    workspace()
     tools_row()
     if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
                  **KEEP):

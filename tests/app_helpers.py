@@ -29,16 +29,31 @@ def _walk(node) -> Iterator:
             yield from _walk(child)
 
 
-def grids(at: AppTest) -> dict[str, dict]:
-    """Every grid component on the page: its key -> the data it was sent (values reshaped to (H, W))."""
-    found = {}
+def _grid_components(at: AppTest) -> Iterator[dict]:
     for element in _walk(at.main):
         proto = getattr(element, "proto", None)
         if type(proto).__name__ == "BidiComponent" and proto.component_name == "convlab.grid":
-            data = json.loads(proto.json)
-            data["values"] = np.array(data["values"], dtype=np.float64).reshape(data["rows"], data["cols"])
-            found[data["name"]] = data
+            yield json.loads(proto.json)
+
+
+def grids(at: AppTest) -> dict[str, dict]:
+    """Every grid on the page, alone or in a group: its name -> the data it was sent (values as (H, W))."""
+    found = {}
+    for data in _grid_components(at):
+        for grid in [g for p in data["panels"] for g in p["grids"]] if "panels" in data else [data]:
+            grid["values"] = np.array(grid["values"], dtype=np.float64).reshape(grid["rows"], grid["cols"])
+            found[grid["name"]] = grid
     return found
+
+
+def panels(at: AppTest) -> dict[str, dict]:
+    """Every panel of every grid group on the page: its name -> its data (title, grids, lines, error)."""
+    return {p["name"]: p for data in _grid_components(at) for p in data.get("panels", [])}
+
+
+def lines(at: AppTest, panel: str) -> list[str]:
+    """The lines of text under a panel's grids."""
+    return [line["text"] for line in panels(at)[panel]["lines"]]
 
 
 def components(at: AppTest, name: str) -> list[dict]:

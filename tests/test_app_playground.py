@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from app_helpers import app, grids, texts
+from app_helpers import app, grids, lines, panels, texts
 from PIL import Image
 
 from convlab import conv2d, corr2d
@@ -21,17 +21,26 @@ def _K(at) -> np.ndarray:
     return at.session_state["pg.K"]
 
 
-def _explanation(at) -> str:
-    return next(t for t in texts(at) if t.startswith("Y["))
+WORK = "pg.work"  # the live workspace's grid group
+
+
+def _explanation(at) -> list[str]:
+    return lines(at, "explain")
 
 
 def _pick(at, cell: tuple[int, int]) -> None:
-    inject_pick(at.session_state, "pg.output", cell)
+    inject_pick(at.session_state, WORK, cell, name="pg.output")
     at.run()
 
 
 def _paint(at, X: np.ndarray) -> None:
-    inject_stroke(at.session_state, "pg.paint", X, revision=at.session_state["pg.X_rev"])
+    inject_stroke(at.session_state, WORK, X, revision=at.session_state["pg.X_rev"], name="pg.paint")
+    at.run()
+
+
+def _type_kernel(at, K: np.ndarray, revision: int | None = None) -> None:
+    revision = at.session_state["pg.K_rev"] if revision is None else revision
+    inject_stroke(at.session_state, WORK, K, revision=revision, name="pg.kedit")
     at.run()
 
 
@@ -54,8 +63,9 @@ def test_opens_on_the_lessons_edge_detection_with_every_grid_in_its_colour_scale
     # The window is part of X: it is drawn as X is; the kernel in the explanation as the kernel grid.
     assert g["pg.ex_w"]["scale"] == g["pg.paint"]["scale"]
     assert g["pg.ex_k"]["scale"] == g["pg.kedit"]["scale"]
-    assert any("W′ = ⌊(8 + 2·0 − 1·(2 − 1) − 1) / 1⌋ + 1 = **7**" in t for t in texts(at))
-    assert _explanation(at).startswith("Y[0, 0] = 1·1 + 1·(−1)")  # white minus white
+    assert lines(at, "output")[1] == "W′ = ⌊(8 + 2·0 − 1·(2 − 1) − 1) / 1⌋ + 1 = 7"
+    assert _explanation(at)[:2] == ["Y[0, 0] = 1·1 + 1·(−1)", "= 0"]  # white minus white
+    assert [p for p in panels(at)] == ["input", "kernel", "output", "explain"]  # one element, four panels
 
 
 def test_picking_an_output_cell_explains_it_and_outlines_its_window_on_x():
@@ -64,13 +74,13 @@ def test_picking_an_output_cell_explains_it_and_outlines_its_window_on_x():
     g = grids(at)
     assert g["pg.output"]["picked"] == [0, 1]
     assert g["pg.paint"]["taps"] == [[0, 1], [0, 2]]
-    lines = _explanation(at).split("  \n")
-    assert lines[0] == "Y[0, 1] = 1·1 + 0·(−1)" and lines[1] == "= **1**"
+    assert _explanation(at)[:2] == ["Y[0, 1] = 1·1 + 0·(−1)", "= 1"]
+    assert panels(at)["explain"]["lines"][1]["strong"]
     np.testing.assert_array_equal(g["pg.ex_w"]["values"], [[1.0, 0.0]])
     np.testing.assert_array_equal(g["pg.ex_p"]["values"], [[1.0, 0.0]])
     at.number_input(key="pg.bias").set_value(0.5).run()
-    assert _explanation(at).split("  \n")[1] == "= 1 + bias 0.5 = **1.5**"
-    assert any("Explain Y[0, 1]" in t for t in texts(at))
+    assert _explanation(at)[1] == "= 1 + bias 0.5 = 1.5"
+    assert panels(at)["explain"]["title"].startswith("Explain Y[0, 1]")
     assert not at.exception
 
 
@@ -80,8 +90,8 @@ def test_the_explanation_rounds_as_the_grids_do_and_says_so():
     X[0, 0] = 0.878431
     _paint(at, X)
     text = _explanation(at)
-    assert text.startswith("Y[0, 0] = 0.88·1 + 1·(−1)") and "≈ **−0.12**" in text
-    assert "rounded to 2 decimals" in text
+    assert text[:2] == ["Y[0, 0] = 0.88·1 + 1·(−1)", "≈ −0.12"]
+    assert "rounded to 2 decimals" in text[-1]
 
 
 def test_padding_is_drawn_and_the_taps_in_it_are_outlined():
@@ -95,7 +105,7 @@ def test_padding_is_drawn_and_the_taps_in_it_are_outlined():
     assert len(taps) == 9  # every tap of the 3x3 kernel, with dilation 2, from (-1, -1)
     assert sorted(taps) == sorted([r, c] for r in (-1, 1, 3) for c in (-1, 1, 3))
     assert sum(r < 0 or c < 0 for r, c in taps) == 5  # these fall in the zero padding
-    assert "5 of the 9 taps fall in the zero padding" in _explanation(at)
+    assert any("5 of the 9 taps fall in the zero padding" in line for line in _explanation(at))
 
 
 def test_kernel_presets_show_their_name_and_input_presets_keep_the_grid_size():
@@ -119,9 +129,7 @@ def test_kernel_presets_show_their_name_and_input_presets_keep_the_grid_size():
 def test_a_typed_kernel_number_is_used_and_the_preset_name_goes():
     at = app()
     at.selectbox(key="pg.kernel_preset").set_value("edge").run()
-    typed = np.array([[1.0, -2 / 3]])
-    inject_stroke(at.session_state, "pg.kedit", typed, revision=at.session_state["pg.K_rev"])
-    at.run()
+    _type_kernel(at, np.array([[1.0, -2 / 3]]))
     np.testing.assert_array_equal(_K(at), [[1.0, -2 / 3]])
     g = grids(at)
     assert g["pg.kedit"]["title"] == "Kernel K · 1×2"
@@ -131,11 +139,9 @@ def test_a_typed_kernel_number_is_used_and_the_preset_name_goes():
 def test_a_kernel_stroke_beyond_the_limit_or_on_an_old_revision_is_ignored():
     at = app()
     rev = at.session_state["pg.K_rev"]
-    inject_stroke(at.session_state, "pg.kedit", np.array([[1e9, 1.0]]), revision=rev)
-    at.run()
+    _type_kernel(at, np.array([[1e9, 1.0]]))
     np.testing.assert_array_equal(_K(at), [[1.0, -1.0]])
-    inject_stroke(at.session_state, "pg.kedit", np.array([[5.0, 5.0]]), revision=rev - 1)
-    at.run()
+    _type_kernel(at, np.array([[5.0, 5.0]]), revision=rev - 1)
     np.testing.assert_array_equal(_K(at), [[1.0, -1.0]])
     assert not at.exception
 
@@ -161,7 +167,7 @@ def test_a_painted_stroke_updates_the_output_and_the_explanation():
     _pick(at, (2, 3))
     Y = corr2d(painted, [[1.0, -1.0]])
     np.testing.assert_array_equal(grids(at)["pg.output"]["values"], Y)
-    assert _explanation(at).split("  \n")[1] == f"= **{Y[2, 3]:g}**"
+    assert _explanation(at)[1] == f"= {Y[2, 3]:g}"
     assert grids(at)["pg.paint"]["title"] == "Input X · 6×8"  # painted on: no longer the preset
 
 
@@ -209,7 +215,7 @@ def test_the_transposed_stripes_give_zeros_and_convolution_uses_the_flipped_kern
     at.button(key="pg.tf.transpose").click().run()
     _pick(at, (0, 1))
     # Convolution flips [1, -1] to [-1, 1]: the white-to-black edge now reads -1.
-    assert _explanation(at).split("  \n")[1] == "= **−1**"
+    assert _explanation(at)[1] == "= −1"
     assert conv2d(_X(at), _K(at))[0, 1] == -1
     assert not at.exception
 
@@ -235,10 +241,11 @@ def test_a_kernel_larger_than_the_input_explains_itself_and_recovers():
     at = app()
     at.selectbox(key="pg.image_preset").set_value("counting").run()
     at.number_input(key="pg.krows").set_value(5).run()
-    assert at.error and "larger than the padded input" in at.error[0].value
+    assert "larger than the padded input" in panels(at)["output"]["error"]
+    assert "explain" not in panels(at)
     assert _X(at).shape == (3, 3)  # the learner's work is untouched
     at.number_input(key="pg.pad_r").set_value(1).run()
-    assert not at.error
+    assert panels(at)["output"]["error"] is None and "explain" in panels(at)
     assert not at.exception
 
 
@@ -328,7 +335,7 @@ def test_numbers_so_large_they_overflow_get_a_message_not_a_crash():
     at.session_state["pg.K_rev"] += 1
     at.run()
     assert not at.exception
-    assert any("overflow" in e.value for e in at.error)
+    assert "overflow" in panels(at)["output"]["error"]
 
 
 def test_the_live_holder_follows_strokes_for_downloads():

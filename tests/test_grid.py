@@ -203,3 +203,49 @@ def test_loss_chart_refuses_a_tiny_height_and_a_bad_target() -> None:
         loss_chart([("a", [1.0])], key="l", height=50)
     with pytest.raises(ValueError, match="target loss"):
         loss_chart([("a", [1.0])], key="l", target_loss=float("nan"))
+
+
+def group_app() -> None:
+    """Two grids in one group: a painted one, and a pickable view of it."""
+    import numpy as np
+    import streamlit as st
+
+    from convlab.colour import IMAGE, signed_scale
+    from ui.grid import grid_group, last_ack, paint_data, panel, take_pick, take_stroke, view_data
+
+    if "X" not in st.session_state:
+        st.session_state.X = np.zeros((3, 4))
+    painted = take_stroke("work", (3, 4), 0, name="x")
+    if painted is not None:
+        st.session_state.X = painted
+    picked = take_pick("work", (3, 4), name="y")
+    if picked is not None:
+        st.session_state.cell = picked
+    X = st.session_state.X
+    grid_group("work", [
+        panel("in", [paint_data(X, name="x", scale=IMAGE, ack=last_ack("work", "x"))], weight=2),
+        panel("out", [view_data(X, name="y", scale=signed_scale(X), pickable=True,
+                                picked=st.session_state.get("cell"))], lines=["a line", ("the total", True)]),
+    ])
+
+
+def test_a_group_sends_every_panel_in_one_element_and_routes_events_by_name() -> None:
+    at = AppTest.from_function(group_app).run()
+    (component,) = at.get("bidi_component")
+    data = json.loads(component.proto.json)
+    assert [p["name"] for p in data["panels"]] == ["in", "out"]
+    assert data["panels"][0]["weight"] == 2.0 and data["panels"][1]["lines"][1] == {"text": "the total",
+                                                                                    "strong": True}
+    inject_stroke(at.session_state, "work", painted([(1, 1)]), revision=0, name="x")
+    at.run()
+    np.testing.assert_array_equal(at.session_state.X, painted([(1, 1)]))
+    inject_pick(at.session_state, "work", (2, 3), name="y")
+    at.run()
+    assert at.session_state.cell == (2, 3)
+    # The pick did not replay the stroke: both events live side by side in the group's state.
+    state = at.session_state["work"]
+    assert set(state["stroke"]) == {"x"} and set(state["pick"]) == {"y"}
+    data = json.loads(at.get("bidi_component")[0].proto.json)
+    assert data["panels"][0]["grids"][0]["ack"] == {"id": "apptest", "seq": 1}
+    assert data["panels"][1]["grids"][0]["picked"] == [2, 3]
+    assert not at.exception

@@ -12,9 +12,13 @@ revision. Python acknowledges the last stroke it handled (`ack` in the data), an
 its own grid until that acknowledgement covers its latest stroke, so a late rerun never wipes a
 newer stroke while a new revision always shows. View mode sends picks `{id, seq, row, col}`.
 
+A *group* (`grid_group`) draws several panels of grids as one element: the Playground's live
+workspace is one group, so a stroke reruns one element instead of twenty. Each grid of a group has a
+`name`; its events come back under it (`take_stroke(key, ..., name=...)`).
+
 Testing with AppTest, where custom components are unknown elements and their callbacks never fire:
 set the component's state before `run()` with `inject_stroke(at.session_state, key, grid, revision)`
-or `inject_pick(at.session_state, key, (i, j))`.
+or `inject_pick(at.session_state, key, (i, j))` (with `name=` for a grid of a group).
 """
 
 from __future__ import annotations
@@ -102,9 +106,14 @@ def is_new(event_id: str, seq: int, last: object) -> bool:
     return not _is_int(last_seq) or seq > last_seq
 
 
-def _ack_key(key: str) -> str:
-    """Session-state key holding the last event the grid `key` handled."""
-    return f"_grid.ack.{key}"
+def _ack_key(key: str, name: str | None) -> str:
+    """Session-state key holding the last event the grid (key, name) handled."""
+    return f"_grid.ack.{key}" if name is None else f"_grid.ack.{key}/{name}"
+
+
+def last_ack(key: str, name: str | None = None) -> dict | None:
+    """The acknowledgement {id, seq} to send back to the grid (key, name): the last event Python handled."""
+    return st.session_state.get(_ack_key(key, name))
 
 
 def _as_grid(values: np.ndarray) -> np.ndarray:
@@ -117,15 +126,23 @@ def _as_grid(values: np.ndarray) -> np.ndarray:
     return grid
 
 
-def _state(key: str, name: str) -> object:
-    """The component's state value `name`, readable before the component is mounted in this run."""
+def _state(key: str, state_name: str, name: str | None) -> object:
+    """The component's state value (of the grid `name` in a group), readable before the component is
+    mounted in this run."""
     state = st.session_state.get(key)
-    return state.get(name) if isinstance(state, dict) else None
+    value = state.get(state_name) if isinstance(state, dict) else None
+    if name is None:
+        return value
+    return value.get(name) if isinstance(value, dict) else None
 
 
-def _draw(key: str, grid: np.ndarray, scale: Scale, mode: str, **extra: Any) -> None:
-    data = {
-        "name": key,  # the page's key, as data-name on the grid's root, for tests and benchmarks
+def _marks(taps: np.ndarray | Sequence | None) -> list[list[int]] | None:
+    return None if taps is None else [[int(r), int(c)] for r, c in np.asarray(taps, dtype=int).reshape(-1, 2)]
+
+
+def _data(name: str, grid: np.ndarray, scale: Scale, mode: str, **extra: Any) -> dict:
+    return {
+        "name": name,  # data-name on the grid's root, for tests and benchmarks
         "mode": mode,
         "rows": int(grid.shape[0]),
         "cols": int(grid.shape[1]),
@@ -133,26 +150,22 @@ def _draw(key: str, grid: np.ndarray, scale: Scale, mode: str, **extra: Any) -> 
         "scale": scale.to_data(),
         **{k: v for k, v in extra.items() if v is not None},
     }
-    callbacks = {"on_stroke_change": _noop} if mode != "view" else {"on_pick_change": _noop}
-    _component()(key=key, data=data, **callbacks)
 
 
 def _noop() -> None:
     """The grid functions read the state themselves; a callback only declares the state name."""
 
 
-def _marks(taps: np.ndarray | Sequence | None) -> list[list[int]] | None:
-    return None if taps is None else [[int(r), int(c)] for r, c in np.asarray(taps, dtype=int).reshape(-1, 2)]
-
-
-def take_stroke(key: str, shape: tuple[int, int], revision: int, limit: float = LIMIT) -> np.ndarray | None:
-    """The (H, W) grid of a new stroke painted on `revision` of the grid `key`, once; else None.
+def take_stroke(
+    key: str, shape: tuple[int, int], revision: int, limit: float = LIMIT, *, name: str | None = None
+) -> np.ndarray | None:
+    """The (H, W) grid of a new stroke painted on `revision` of the grid (key, name), once; else None.
 
     Every stroke read is acknowledged. A page that must know a stroke before it draws other grids (the
     output, titles) calls this first; `paint_grid` then finds the stroke already taken.
     """
-    stroke = parse_stroke(_state(key, STROKE), limit)
-    ack_key = _ack_key(key)
+    stroke = parse_stroke(_state(key, STROKE, name), limit)
+    ack_key = _ack_key(key, name)
     if stroke is None or not is_new(stroke.id, stroke.seq, st.session_state.get(ack_key)):
         return None
     st.session_state[ack_key] = {"id": stroke.id, "seq": stroke.seq}
@@ -161,12 +174,27 @@ def take_stroke(key: str, shape: tuple[int, int], revision: int, limit: float = 
     return None
 
 
-def paint_grid(
+def take_pick(key: str, shape: tuple[int, int], *, name: str | None = None) -> tuple[int, int] | None:
+    """The (row, col) newly picked in the grid (key, name) of this shape, once; None if there is none.
+
+    A page that must know the pick before it draws other grids calls this first; `view_grid` then
+    finds the pick already taken.
+    """
+    pick = parse_pick(_state(key, PICK, name), shape)
+    ack_key = _ack_key(key, name)
+    if pick is None or not is_new(pick[2], pick[3], st.session_state.get(ack_key)):
+        return None
+    st.session_state[ack_key] = {"id": pick[2], "seq": pick[3]}
+    return pick[0], pick[1]
+
+
+def paint_data(
     values: np.ndarray,
     *,
-    key: str,
+    name: str,
     scale: Scale,
     revision: int = 0,
+    ack: dict | None = None,
     brush: float = 1.0,
     title: str = "",
     pad: tuple[int, int] = (0, 0),
@@ -177,15 +205,16 @@ def paint_grid(
     caption: str | None = None,
     mode: str = "paint",
     limit: float = LIMIT,
-) -> np.ndarray | None:
-    """Show an (H, W) grid the learner paints (mode="edit": types into); return the new grid once per stroke.
+) -> dict:
+    """The data of an (H, W) grid the learner paints (mode="edit": types into), for `paint_grid` or a group.
 
     Args:
         values: the grid, (H, W) with 1 <= H, W <= 64, finite.
-        key: widget key; `st.session_state[key]` becomes the component's state, so keep the grid elsewhere.
+        name: the grid's name (its key, or its name in a group).
         scale: the colour scale (`convlab.colour`).
         revision: bump it whenever Python replaces `values`, so the browser shows them and strokes
             painted on the old grid are ignored.
+        ack: `last_ack(...)` of this grid, so the browser knows which of its strokes Python has seen.
         brush: the value a drag paints; right-drag paints 0.
         pad: zero padding (rows, columns) drawn as a hatched border around the grid.
         taps: (n, 2) cells to outline, in the grid's coordinates (negative or beyond: in the padding).
@@ -193,35 +222,21 @@ def paint_grid(
         height: the grid's largest height in px; it also fits its column's width.
         mode: "paint" or "edit" (click a cell and type a number; dragging paints too).
         limit: the largest magnitude a cell may take; strokes beyond it are ignored.
-
-    Returns:
-        The new grid, (H, W) float64, once per new stroke on the current revision; else None.
     """
     grid = _as_grid(values)
     if mode not in ("paint", "edit"):
         raise ValueError(f"paint_grid's mode is 'paint' or 'edit', got {mode!r}")
     if not (np.isfinite(brush) and abs(brush) <= limit):
         raise ValueError(f"the brush value must be a finite number within ±{limit:g}, got {brush}")
-    new = take_stroke(key, grid.shape, revision, limit)
-    shown = grid if new is None else new
-    _draw(key, shown, scale, mode, revision=int(revision), ack=st.session_state.get(_ack_key(key)),
-          brush=float(brush), title=title, pad=[int(pad[0]), int(pad[1])], taps=_marks(taps),
-          showValues=show_values, maxHeight=int(height), maxCell=72, legend=legend, caption=caption,
-          limit=float(limit))
-    return new
+    return _data(name, grid, scale, mode, revision=int(revision), ack=ack, brush=float(brush), title=title,
+                 pad=[int(pad[0]), int(pad[1])], taps=_marks(taps), showValues=show_values,
+                 maxHeight=int(height), maxCell=72, legend=legend, caption=caption, limit=float(limit))
 
 
-def edit_grid(
-    values: np.ndarray, *, key: str, scale: Scale, revision: int = 0, **kwargs: Any
-) -> np.ndarray | None:
-    """`paint_grid` in edit mode: click a cell (or Enter, or a digit) and type an exact number."""
-    return paint_grid(values, key=key, scale=scale, revision=revision, mode="edit", **kwargs)
-
-
-def view_grid(
+def view_data(
     values: np.ndarray,
     *,
-    key: str,
+    name: str,
     scale: Scale,
     title: str = "",
     picked: tuple[int, int] | None = None,
@@ -234,55 +249,103 @@ def view_grid(
     caption: str | None = None,
     label: str | None = None,
     bare: bool = False,
-) -> tuple[int, int] | None:
-    """Show an (H, W) grid of numbers; with `pickable`, return the (row, col) the learner newly picked, once.
+) -> dict:
+    """The data of an (H, W) grid of numbers to read (and, `pickable`, to pick a cell of).
 
     `bare` drops the caption line (size and hint) except for the hover readout: for small grids in a row.
     """
     grid = _as_grid(values)
-    new = take_pick(key, grid.shape) if pickable else None
-    picked = new or picked
     mark = None if picked is None else [int(picked[0]), int(picked[1])]
-    _draw(key, grid, scale, "view", title=title, picked=mark,
-          pickable=pickable, decimals=int(decimals), showValues=show_values, maxHeight=int(height),
-          maxCell=int(max_cell), legend=legend, caption=caption, label=label, bare=bare or None)
+    return _data(name, grid, scale, "view", title=title, picked=mark, pickable=pickable,
+                 decimals=int(decimals), showValues=show_values, maxHeight=int(height), maxCell=int(max_cell),
+                 legend=legend, caption=caption, label=label, bare=bare or None)
+
+
+def paint_grid(
+    values: np.ndarray, *, key: str, scale: Scale, revision: int = 0, **options: Any
+) -> np.ndarray | None:
+    """Show one grid the learner paints (options as `paint_data`); return the new (H, W) grid once."""
+    new = take_stroke(key, np.shape(values), revision, options.get("limit", LIMIT))
+    data = paint_data(values if new is None else new, name=key, scale=scale, revision=revision,
+                      ack=last_ack(key), **options)
+    _component()(key=key, data=data, on_stroke_change=_noop)
     return new
 
 
-def take_pick(key: str, shape: tuple[int, int]) -> tuple[int, int] | None:
-    """The (row, col) newly picked in the grid `key` of this shape, once; None if there is no new pick.
+def edit_grid(
+    values: np.ndarray, *, key: str, scale: Scale, revision: int = 0, **options: Any
+) -> np.ndarray | None:
+    """`paint_grid` in edit mode: click a cell (or Enter, or a digit) and type an exact number."""
+    return paint_grid(values, key=key, scale=scale, revision=revision, mode="edit", **options)
 
-    A page that must know the pick before it draws other grids calls this first; `view_grid` then
-    finds the pick already taken.
-    """
-    pick = parse_pick(_state(key, PICK), shape)
-    ack_key = _ack_key(key)
-    if pick is None or not is_new(pick[2], pick[3], st.session_state.get(ack_key)):
-        return None
-    st.session_state[ack_key] = {"id": pick[2], "seq": pick[3]}
-    return pick[0], pick[1]
+
+def view_grid(values: np.ndarray, *, key: str, scale: Scale, picked: tuple[int, int] | None = None,
+              pickable: bool = False, **options: Any) -> tuple[int, int] | None:
+    """Show one grid of numbers (options as `view_data`); `pickable`: return a new pick (row, col) once."""
+    new = take_pick(key, np.shape(values)) if pickable else None
+    data = view_data(values, name=key, scale=scale, picked=new or picked, pickable=pickable, **options)
+    _component()(key=key, data=data, on_pick_change=_noop)
+    return new
+
+
+def panel(
+    name: str,
+    grids: Sequence[dict],
+    *,
+    title: str = "",
+    weight: float = 1.0,
+    row: bool = False,
+    lines: Sequence[str | tuple[str, bool]] = (),
+    error: str | None = None,
+) -> dict:
+    """One panel of a group: a title, grids (stacked, or side by side with `row`), lines of text under
+    them ((text, strong) pairs or plain text), or an error in place of the grids. `weight` is its share
+    of the row's width."""
+    text = [{"text": line, "strong": False} if isinstance(line, str)
+            else {"text": line[0], "strong": bool(line[1])} for line in lines]
+    return {"name": name, "title": title, "weight": float(weight), "row": bool(row), "grids": list(grids),
+            "lines": text, "error": error}
+
+
+def grid_group(key: str, panels: Sequence[dict]) -> None:
+    """Draw panels of grids as one element (one rerun message for all of them)."""
+    _component()(key=key, data={"panels": list(panels)}, on_stroke_change=_noop, on_pick_change=_noop)
+
+
+def _event_seq(previous: object, state_name: str, name: str | None) -> int:
+    last = previous.get(state_name) if isinstance(previous, dict) else None
+    if name is not None:
+        last = last.get(name) if isinstance(last, dict) else None
+    return last["seq"] + 1 if isinstance(last, dict) and _is_int(last.get("seq")) else 1
+
+
+def _inject(session_state: _ItemStore, key: str, state_name: str, event: dict, name: str | None) -> None:
+    previous = session_state.get(key)
+    state = dict(previous) if isinstance(previous, dict) else {}
+    if name is None:
+        state[state_name] = event
+    else:
+        events = state.get(state_name)
+        state[state_name] = {**(events if isinstance(events, dict) else {}), name: event}
+    session_state[key] = state
 
 
 def inject_stroke(
-    session_state: _ItemStore, key: str, grid: np.ndarray, revision: int, *, seq: int | None = None
+    session_state: _ItemStore, key: str, grid: np.ndarray, revision: int, *, seq: int | None = None,
+    name: str | None = None,
 ) -> None:
-    """Make the next AppTest run see `grid` painted on `revision`, as if the browser had sent it.
-
-    Each call is a new stroke (seq one past the previous one) unless `seq` is given.
-    """
-    if seq is None:
-        previous = session_state.get(key)
-        last = parse_stroke(previous.get(STROKE)) if isinstance(previous, dict) else None
-        seq = 1 if last is None else last.seq + 1
+    """Make the next AppTest run see `grid` painted on `revision` of the grid (key, name), as if the browser
+    had sent it. Each call is a new stroke (seq one past the previous one) unless `seq` is given."""
+    seq = _event_seq(session_state.get(key), STROKE, name) if seq is None else seq
     stroke = {"id": APPTEST_INSTANCE, "seq": seq, "revision": int(revision),
               "grid": np.asarray(grid, dtype=np.float64).tolist()}
-    session_state[key] = {STROKE: stroke}
+    _inject(session_state, key, STROKE, stroke, name)
 
 
-def inject_pick(session_state: _ItemStore, key: str, cell: tuple[int, int]) -> None:
-    """Make the next AppTest run see output cell `cell` clicked in the grid `key`."""
-    previous = session_state.get(key)
-    last = previous.get(PICK) if isinstance(previous, dict) else None
-    seq = last["seq"] + 1 if isinstance(last, dict) and _is_int(last.get("seq")) else 1
+def inject_pick(
+    session_state: _ItemStore, key: str, cell: tuple[int, int], *, name: str | None = None
+) -> None:
+    """Make the next AppTest run see cell `cell` clicked in the grid (key, name)."""
+    seq = _event_seq(session_state.get(key), PICK, name)
     pick = {"id": APPTEST_INSTANCE, "seq": seq, "row": int(cell[0]), "col": int(cell[1])}
-    session_state[key] = {PICK: pick}
+    _inject(session_state, key, PICK, pick, name)

@@ -31,8 +31,8 @@ def _factor(v: float) -> str:
     return f"({text})" if text.startswith("−") else text
 
 
-def explain_terms(e) -> str:
-    """The sum behind one output cell in words and numbers, rounded as the grids show them (Markdown).
+def explain_lines(e) -> list[tuple[str, bool]]:
+    """The sum behind one output cell, rounded as the grids show it: (line, strong) pairs, the value strong.
 
     `e` is a `convlab.CellExplanation`. "≈" marks a line whose shown numbers are rounded.
     """
@@ -45,15 +45,16 @@ def explain_terms(e) -> str:
     eq = "=" if exact else "≈"
     padded = int((~e.inside).sum())
     lines = [
-        f"Y[{e.i}, {e.j}] = " + " + ".join(terms),
-        (f"{eq} {number_text(e.total)} + bias {_factor(e.bias)} {eq} **{number_text(e.value)}**" if e.bias
-         else f"{eq} **{number_text(e.value)}**"),
+        (f"Y[{e.i}, {e.j}] = " + " + ".join(terms), False),
+        (f"{eq} {number_text(e.total)} + bias {_factor(e.bias)} {eq} {number_text(e.value)}" if e.bias
+         else f"{eq} {number_text(e.value)}", True),
     ]
     if padded:
-        lines.append(f"{padded} of the {len(pairs)} taps fall in the zero padding (hatched on X): they add 0")
+        note = f"{padded} of the {len(pairs)} taps fall in the zero padding (hatched on X): they add 0"
+        lines.append((note, False))
     if not exact:
-        lines.append("Numbers are rounded to 2 decimals as in the grids; hover a cell for 4 digits.")
-    return "  \n".join(lines)
+        lines.append(("Numbers are rounded to 2 decimals as in the grids; hover a cell for 4 digits.", False))
+    return lines
 
 
 def show_source(*functions: Callable) -> None:

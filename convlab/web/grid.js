@@ -99,7 +99,7 @@ function colourAt(stops, t) {
   return [0, 1, 2].map((k) => Math.floor(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]) + 0.5));
 }
 
-function mount(parentElement) {
+function mountGrid(host) {
   const root = document.createElement("div");
   root.className = "cl-grid";
   const title = document.createElement("div");
@@ -134,7 +134,7 @@ function mount(parentElement) {
   const legend = document.createElement("div");
   legend.className = "cl-legend";
   root.append(title, frame, caption, message, legend);
-  parentElement.appendChild(root);
+  host.appendChild(root);
 
   const ctx = canvas.getContext("2d");
   const pixels = document.createElement("canvas");
@@ -158,7 +158,7 @@ function mount(parentElement) {
     editing: null, // [row, col] while the number editor is open
     keyTimer: null,
     pickTimer: null,
-    setStateValue: null,
+    send: null, // (state name, value): Streamlit's setStateValue, or the group's merge of it
   };
 
   const padOf = () => (s.data && s.data.pad ? s.data.pad : [0, 0]);
@@ -468,13 +468,13 @@ function mount(parentElement) {
     exposeValues();
     const grid = [];
     for (let r = 0; r < s.rows; r++) grid.push(Array.from(s.grid.subarray(r * s.cols, (r + 1) * s.cols)));
-    s.setStateValue("stroke", { id: s.id, seq: s.seq, revision: s.rev, grid });
+    s.send("stroke", { id: s.id, seq: s.seq, revision: s.rev, grid });
   }
 
   function sendPick(r, c) {
     s.seq += 1;
     expose();
-    s.setStateValue("pick", { id: s.id, seq: s.seq, row: r, col: c });
+    s.send("pick", { id: s.id, seq: s.seq, row: r, col: c });
   }
 
   function schedule(kind, fn, delay) {
@@ -756,7 +756,6 @@ function mount(parentElement) {
     resizeObserver.disconnect();
     clearTimeout(s.keyTimer);
     clearTimeout(s.pickTimer);
-    if (MOUNTS.get(parentElement) === entry) MOUNTS.delete(parentElement);
   }
 
   function update(data) {
@@ -792,15 +791,96 @@ function mount(parentElement) {
     update,
     teardown,
     setSender(fn) {
-      s.setStateValue = fn;
-    },
-    // Streamlit also calls the cleanup of a superseded call while still mounted: only a
-    // detached component is torn down.
-    cleanup: () => {
-      if (!parentElement.isConnected) teardown();
+      s.send = fn;
     },
   };
   return entry;
+}
+
+// ------------------------------------------------------------------------------------ groups
+// A group draws several panels of grids in one element: the Playground's live workspace (input,
+// kernel, output, explanation) is one group, so a stroke reruns one element instead of twenty.
+// Panels flow side by side and wrap on narrow screens. Every grid keeps its own root (data-name)
+// and sends its state under its name: {"stroke": {name: stroke, ...}, "pick": {name: pick, ...}}.
+
+function reconcile(container, items, existing, create, update) {
+  // Keep one child per item name, in the items' order; drop the rest.
+  const seen = new Set();
+  items.forEach((item, i) => {
+    let child = existing.get(item.name);
+    if (!child) {
+      child = create(item);
+      existing.set(item.name, child);
+    }
+    if (container.children[i] !== child.el) container.insertBefore(child.el, container.children[i] || null);
+    update(child, item);
+    seen.add(item.name);
+  });
+  for (const [name, child] of existing) {
+    if (seen.has(name)) continue;
+    child.remove();
+    existing.delete(name);
+  }
+}
+
+function mountGroup(parentElement) {
+  const el = document.createElement("div");
+  el.className = "cl-group";
+  parentElement.appendChild(el);
+  const group = { el, root: el, panels: new Map(), sent: { stroke: {}, pick: {} }, setStateValue: null };
+  group.send = (gridName) => (stateName, value) => {
+    group.sent[stateName] = { ...group.sent[stateName], [gridName]: value };
+    group.setStateValue(stateName, group.sent[stateName]);
+  };
+  return group;
+}
+
+function createPanel(group) {
+  const el = document.createElement("section");
+  el.className = "cl-panel";
+  const title = document.createElement("div");
+  title.className = "cl-panel-title";
+  const grids = document.createElement("div");
+  grids.className = "cl-panel-grids";
+  const error = document.createElement("div");
+  error.className = "cl-error";
+  error.setAttribute("role", "alert");
+  const lines = document.createElement("div");
+  lines.className = "cl-lines";
+  el.append(title, grids, error, lines);
+  const panel = { el, title, grids, error, lines, entries: new Map() };
+  panel.remove = () => {
+    panel.entries.forEach((g) => g.remove());
+    el.remove();
+  };
+  return panel;
+}
+
+function updatePanel(group, panel, p) {
+  panel.el.style.flexGrow = String(p.weight ?? 1);
+  panel.el.dataset.name = p.name;
+  panel.title.textContent = p.title || "";
+  panel.title.hidden = !p.title;
+  panel.grids.classList.toggle("cl-row", Boolean(p.row));
+  panel.error.textContent = p.error || "";
+  panel.lines.replaceChildren(...(p.lines || []).map((line) => {
+    const div = document.createElement("div");
+    div.textContent = line.text;
+    if (line.strong) div.className = "cl-strong";
+    return div;
+  }));
+  reconcile(panel.grids, p.grids || [], panel.entries, (g) => {
+    const box = document.createElement("div");
+    box.className = "cl-cell-box";
+    const entry = mountGrid(box);
+    entry.el = box;
+    entry.remove = () => {
+      entry.teardown();
+      box.remove();
+    };
+    entry.setSender(group.send(g.name));
+    return entry;
+  }, (entry, g) => entry.update(g));
 }
 
 export default function (component) {
@@ -810,11 +890,33 @@ export default function (component) {
     entry.teardown();
     entry = undefined;
   }
-  if (!entry) {
-    entry = mount(parentElement);
-    MOUNTS.set(parentElement, entry);
+  if (data.panels) {
+    if (entry && !entry.panels) {
+      entry.teardown();
+      entry.root.remove();
+      entry = undefined;
+    }
+    if (!entry) {
+      entry = mountGroup(parentElement);
+      entry.teardown = () => entry.panels.forEach((p) => p.remove());
+      MOUNTS.set(parentElement, entry);
+    }
+    entry.setStateValue = setStateValue;
+    reconcile(entry.el, data.panels, entry.panels, () => createPanel(entry), (panel, p) => updatePanel(entry, panel, p));
+  } else {
+    if (!entry) {
+      entry = mountGrid(parentElement);
+      MOUNTS.set(parentElement, entry);
+    }
+    entry.setSender(setStateValue);
+    entry.update(data);
   }
-  entry.setSender(setStateValue);
-  entry.update(data);
-  return entry.cleanup;
+  // Streamlit also calls the cleanup of a superseded call while still mounted: only a detached
+  // component is torn down.
+  return () => {
+    if (!parentElement.isConnected) {
+      entry.teardown();
+      MOUNTS.delete(parentElement);
+    }
+  };
 }
