@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ctypes
 import io
+import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -558,6 +560,12 @@ def _levels(Z: np.ndarray, lo: float, scale: float, top: int) -> np.ndarray:
     return index.astype(np.uint8)
 
 
+def _positive_number(value: object) -> bool:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return value > 0 if isinstance(value, (int, np.integer)) else bool(math.isfinite(value) and value > 0)
+
+
 def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) -> np.ndarray:
     """Colour a grid: (H, W) -> (H, W, 3) uint8.
 
@@ -581,14 +589,12 @@ def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) 
         vmax = max(hi, -lo)
         if vmax == 0:
             return np.broadcast_to(_DIVERGING_LUT[_LEVELS // 2], (*Z.shape, 3)).copy()
-    elif (
-        isinstance(vmax, (bool, np.bool_))
-        or not isinstance(vmax, (int, float, np.integer, np.floating))
-        or not (np.isfinite(vmax) and vmax > 0)
-    ):
+    elif not _positive_number(vmax):
         raise ValueError(
             f"vmax must be a positive number (the value shown darkest red), got {describe(vmax)}"
         )
+    # A whole number beyond float64 (10**400) colours every cell white, as the largest float does.
+    vmax = float(min(int(vmax), sys.float_info.max)) if isinstance(vmax, (int, np.integer)) else float(vmax)
     # [-vmax, vmax] -> levels 0.._LEVELS - 1, with 0 on the middle one.
     half = (_LEVELS - 1) / 2
     palette = Image.fromarray(_levels(Z, -vmax, half / vmax, _LEVELS - 1))
