@@ -122,9 +122,10 @@ def element_key(element: Element) -> str | None:
 
 
 def component_data(element: Element) -> dict[str, Any]:
-    """A v2 component's `data` (JSON, or the JSON half of mixed data)."""
+    """A v2 component's `data`: JSON, the JSON half of mixed data, or JSON sent as bytes (ui.grid's)."""
     proto = element.bidi_component
-    text = proto.json if proto.WhichOneof("data") == "json" else proto.mixed.json
+    kind = proto.WhichOneof("data")
+    text = {"json": proto.json, "mixed": proto.mixed.json, "bytes": proto.bytes}.get(kind or "", "")
     return json.loads(text) if text else {}
 
 
@@ -138,16 +139,31 @@ def decode_plotly_array(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def output_grid(element: Element) -> np.ndarray:
-    """The grid an output element shows: a Plotly heatmap's z, or a grid component's values."""
+def grid_values(data: dict[str, Any]) -> np.ndarray:
+    """A grid component's values as (rows, cols)."""
+    return np.asarray(data["values"], dtype=np.float64).reshape(int(data["rows"]), int(data["cols"]))
+
+
+def grids_in(element: Element) -> dict[str, dict[str, Any]]:
+    """The grids a grid component element draws, by name: itself, or every grid of a group's panels."""
+    if element.WhichOneof("type") != "bidi_component":
+        return {}
+    data = component_data(element)
+    if "panels" in data:
+        return {g["name"]: g for p in data["panels"] for g in p.get("grids", [])}
+    return {data["name"]: data} if "name" in data else {}
+
+
+def output_grid(element: Element, name: str = "") -> np.ndarray:
+    """The grid an output shows: a Plotly heatmap's z, or the values of grid `name` in a component."""
     kind = element.WhichOneof("type")
     if kind == "plotly_chart":
         traces = json.loads(element.plotly_chart.spec)["data"]
         heatmap = next(t for t in traces if t.get("type") == "heatmap")
         return decode_plotly_array(heatmap["z"])
     if kind == "bidi_component":
-        data = component_data(element)
-        return np.asarray(data["values"], dtype=np.float64).reshape(int(data["rows"]), int(data["cols"]))
+        grids = grids_in(element)
+        return grid_values(grids[name] if name in grids else component_data(element))
     raise ValueError(f"the output is a {kind} element, neither a Plotly chart nor a component")
 
 
@@ -239,13 +255,17 @@ class User:
 
     async def stroke(self, grid: np.ndarray) -> Interaction:
         """Paint `grid` as one finished stroke on the paint grid, as the browser sends it on pointerup."""
-        paint = self.elements[PAINT_KEY]
+        paint = self.elements[PAINT_KEY]  # the paint grid's own element, or the group that holds it
         paint_id = element_id(paint)
         self.seq += 1
         cells = [[int(v) if float(v).is_integer() else float(v) for v in row] for row in grid.tolist()]
-        stroke = {"id": self.instance, "seq": self.seq, "revision": component_data(paint)["revision"],
+        stroke = {"id": self.instance, "seq": self.seq, "revision": grids_in(paint)[PAINT_KEY]["revision"],
                   "grid": cells}
-        self.widget_states[paint_id] = WidgetState(id=paint_id, json_value=json.dumps({"stroke": stroke}))
+        # A grid of a group sends its state under its name; the component's other states go up too.
+        state = json.loads(self.widget_states[paint_id].json_value) if paint_id in self.widget_states else {}
+        grouped = "panels" in component_data(paint)
+        state["stroke"] = {**state.get("stroke", {}), PAINT_KEY: stroke} if grouped else stroke
+        self.widget_states[paint_id] = WidgetState(id=paint_id, json_value=json.dumps(state))
         self.grid = grid
         return await self.rerun(fragment_id=self.fragment_of.get(paint_id, ""))
 
@@ -301,6 +321,8 @@ class User:
             if key is not None:
                 self.elements[key] = self.current.elements[key] = element
                 self.fragment_of[element_id(element)] = msg.delta.fragment_id
+                for name in grids_in(element):  # a group's grids are found by their names too
+                    self.elements[name] = self.current.elements[name] = element
         elif kind == "script_finished":
             self._on_finished(msg)
 
@@ -325,8 +347,7 @@ class User:
 
 def start_grid(user: User) -> np.ndarray:
     """The grid the user's paint grid shows after loading, from the component's own data."""
-    data = component_data(user.elements[PAINT_KEY])
-    return np.asarray(data["values"], dtype=np.float64).reshape(int(data["rows"]), int(data["cols"]))
+    return grid_values(grids_in(user.elements[PAINT_KEY])[PAINT_KEY])
 
 
 def next_pattern(grid: np.ndarray, user: int, stroke: int) -> np.ndarray:
@@ -351,14 +372,14 @@ def check(page: str, user: User, interaction: Interaction) -> str | None:
         paint = interaction.elements.get(PAINT_KEY)
         if paint is None:
             return "no paint grid in the run"
-        data = component_data(paint)
+        data = grids_in(paint)[PAINT_KEY]
         if data.get("ack") != {"id": user.instance, "seq": user.seq}:
             return f"stroke {user.seq} not acknowledged (ack {data.get('ack')})"
         return None
     output = interaction.elements.get(OUTPUT_KEY)
     if output is None:
         return f"no element keyed {OUTPUT_KEY!r} in the run"
-    got, want = output_grid(output), corr2d(user.grid, KERNEL)
+    got, want = output_grid(output, OUTPUT_KEY), corr2d(user.grid, KERNEL)
     if got.shape != want.shape or not np.allclose(got, want, rtol=1e-6, atol=1e-9):
         return f"user {user.index}: output {got.shape} is not corr2d of the user's {user.grid.shape} grid"
     return None

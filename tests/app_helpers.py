@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from ui.grid import decode
+
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TIMEOUT = 60
 
@@ -33,7 +35,7 @@ def _grid_components(at: AppTest) -> Iterator[dict]:
     for element in _walk(at.main):
         proto = getattr(element, "proto", None)
         if type(proto).__name__ == "BidiComponent" and proto.component_name == "convlab.grid":
-            yield json.loads(proto.json)
+            yield decode(proto.bytes)  # ui.grid sends compact JSON as bytes
 
 
 def grids(at: AppTest) -> dict[str, dict]:

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from convlab.colour import IMAGE
 from ui.grid import (
+    decode,
     inject_pick,
     inject_stroke,
     is_new,
@@ -74,7 +75,8 @@ def sent(at: AppTest, key: str = KEY) -> dict:
         raise ValueError(f"{constant} is not JSON")
 
     for component in at.get("bidi_component"):
-        data = json.loads(component.proto.json, parse_constant=reject)
+        json.loads(component.proto.bytes, parse_constant=reject)  # no NaN, as the browser's parser wants
+        data = decode(component.proto.bytes)
         if data["name"] == key:
             # The code travels by path (served once), never inside the element.
             assert component.proto.js_source_path == "grid.js" and not component.proto.js_content
@@ -232,7 +234,7 @@ def group_app() -> None:
 def test_a_group_sends_every_panel_in_one_element_and_routes_events_by_name() -> None:
     at = AppTest.from_function(group_app).run()
     (component,) = at.get("bidi_component")
-    data = json.loads(component.proto.json)
+    data = decode(component.proto.bytes)
     assert [p["name"] for p in data["panels"]] == ["in", "out"]
     assert data["panels"][0]["weight"] == 2.0 and data["panels"][1]["lines"][1] == {"text": "the total",
                                                                                     "strong": True}
@@ -245,7 +247,22 @@ def test_a_group_sends_every_panel_in_one_element_and_routes_events_by_name() ->
     # The pick did not replay the stroke: both events live side by side in the group's state.
     state = at.session_state["work"]
     assert set(state["stroke"]) == {"x"} and set(state["pick"]) == {"y"}
-    data = json.loads(at.get("bidi_component")[0].proto.json)
+    data = decode(at.get("bidi_component")[0].proto.bytes)
     assert data["panels"][0]["grids"][0]["ack"] == {"id": "apptest", "seq": 1}
     assert data["panels"][1]["grids"][0]["picked"] == [2, 3]
     assert not at.exception
+
+
+def test_encode_writes_compact_json_whose_numbers_are_exactly_the_grids() -> None:
+    from ui.grid import encode
+
+    values = [1.0, 0.0, -2.0, 0.1 + 0.2, 1e16, 1 / 3, 2.5e-300, 100.0]
+    scale = IMAGE.to_data()
+    data = {"panels": [{"name": "p", "title": 'lr 1.0, "values":3', "lines": [{"text": "= 1.0, 2.0"}],
+                        "grids": [{"name": "g", "values": values, "scale": scale}]}]}
+    payload = encode(data)
+    assert b"[1,0,-2,0.30000000000000004,1e+16," in payload and b" " not in payload.split(b'"title"')[0]
+    assert decode(payload) == data  # every number the same float, every text untouched
+    assert data["panels"][0]["grids"][0]["values"] is values  # the caller's data is not changed
+    with pytest.raises(ValueError):
+        encode({"name": "g", "values": [float("nan")], "scale": scale})  # the browser's JSON has no NaN

@@ -181,7 +181,7 @@ function mountGrid(host) {
     const rows = s.rows + 2 * ph;
     const cols = s.cols + 2 * pw;
     const width = root.clientWidth || d.maxHeight;
-    const cell = Math.max(2, Math.floor(Math.min(width / cols, d.maxHeight / rows, d.maxCell)));
+    const cell = Math.max(2, Math.floor(Math.min(width / cols, d.maxHeight / rows, d.maxCell ?? 72)));
     const dpr = window.devicePixelRatio || 1;
     if (cell === s.cell && dpr === s.dpr && canvas.width === Math.round(cell * cols * dpr)
         && canvas.height === Math.round(cell * rows * dpr)) return;
@@ -438,7 +438,7 @@ function mountGrid(host) {
   function showLegend() {
     const d = s.data;
     legend.replaceChildren();
-    if (!d.legend) return;
+    if (d.legend === false) return;
     const sc = d.scale;
     const bar = document.createElement("span");
     bar.className = "cl-bar";
@@ -883,8 +883,21 @@ function updatePanel(group, panel, p) {
   }, (entry, g) => entry.update(g));
 }
 
+// Python sends compact JSON as bytes (ui/grid.py `encode`): cheaper for the server than a dict.
+const UTF8 = new TextDecoder();
+// Each scale's colour stops travel once, by kind ("stops"); every grid's scale gets them back here.
+function parseData(raw) {
+  const data = raw instanceof ArrayBuffer || ArrayBuffer.isView(raw) ? JSON.parse(UTF8.decode(raw)) : raw;
+  if (data.stops) {
+    const grids = data.panels ? data.panels.flatMap((p) => p.grids || []) : [data];
+    for (const g of grids) g.scale.stops = g.scale.stops || data.stops[g.scale.kind];
+  }
+  return data;
+}
+
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { parentElement, setStateValue } = component;
+  const data = parseData(component.data);
   let entry = MOUNTS.get(parentElement);
   if (entry && !parentElement.contains(entry.root)) {
     entry.teardown();
