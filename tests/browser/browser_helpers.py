@@ -1,4 +1,4 @@
-"""Helpers for the browser tests: a Streamlit server per script, robust waits, Plotly and paint-grid reads.
+"""Helpers for the browser tests: a Streamlit server per script, robust waits, reads of the grid component.
 
 Every wait here waits for content (Playwright's `expect` or `wait_for_function`), never a sleep.
 """
@@ -177,144 +177,163 @@ def expect_no_exception(page: Page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-# --- Plotly -------------------------------------------------------------------------------------
+# --- The one grid component (ui/grid.py, convlab/web/grid.js) ----------------------------------------
+#
+# Every grid is a `div.cl-grid[data-name=<key>]` inside its component's open shadow root; its
+# `canvas.cl-canvas` carries rows, cols, pad ("ph,pw"), cell (CSS px per cell), picked, seq, pending,
+# revision and values (JSON, row-major). Playwright's CSS locators pierce open shadow roots; the
+# JavaScript below walks them itself and looks the grid up anew on every call, because Streamlit
+# remounts a component when elements above it come or go.
 
-# Plotly 6+ ships numeric arrays as `{dtype, bdata, shape}` (base64, little-endian); the browser
-# may also hold typed arrays. Both become nested plain arrays here.
-_DECODE_JS = """function decode(v) {
-  const types = {f8: Float64Array, f4: Float32Array, i1: Int8Array, u1: Uint8Array, u1c: Uint8ClampedArray,
-                 i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
-  if (ArrayBuffer.isView(v)) return Array.from(v);
-  if (Array.isArray(v)) return v.map(decode);
-  if (v && typeof v === 'object' && typeof v.bdata === 'string' && types[v.dtype]) {
-    const bytes = Uint8Array.from(atob(v.bdata), (ch) => ch.charCodeAt(0));
-    const flat = Array.from(new types[v.dtype](bytes.buffer));
-    const shape = v.shape === undefined ? [flat.length] : String(v.shape).split(',').map(Number);
-    const build = (offset, dims) => {
-      if (dims.length === 1) return flat.slice(offset, offset + dims[0]);
-      const step = dims.slice(1).reduce((a, b) => a * b, 1);
-      return Array.from({length: dims[0]}, (_, i) => build(offset + i * step, dims.slice(1)));
-    };
-    return build(0, shape);
+Cell = tuple[int, int]
+GOLD = (255, 176, 0)  # the outline of the explained window (grid.js ACCENT)
+
+# `findGrid(name)`: the grid root called `name`, or null; `gridData(name)`: its canvas's dataset.
+FIND_GRID_JS = """function findGrid(name) {
+  const roots = [document];
+  for (const host of document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')) {
+    if (host.shadowRoot) roots.push(host.shadowRoot);
   }
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x)]));
+  for (const root of roots) {
+    for (const g of root.querySelectorAll('div.cl-grid')) if (g.dataset.name === name) return g;
   }
-  return v;
+  return null;
+}
+function gridCanvas(name) { const g = findGrid(name); return g ? g.querySelector('canvas.cl-canvas') : null; }
+function gridData(name) {
+  const c = gridCanvas(name);
+  return c && c.dataset.values ? {...c.dataset} : null;
 }"""
 
 
-def _plot_div(chart: Locator) -> Locator:
-    """The Plotly graph div inside a `stPlotlyChart` element."""
-    return chart.locator(".js-plotly-plot").first
+def grid(page: Page, name: str) -> Locator:
+    """The root `div.cl-grid` of the grid whose Streamlit key is `name`."""
+    return page.locator(f'div.cl-grid[data-name="{name}"]')
 
 
-def wait_for_plotly(page: Page, chart: Locator) -> None:
-    """Wait until Plotly has drawn the chart: its graph div carries `_fullData`."""
-    div = _plot_div(chart)
-    div.wait_for(state="attached")
-    page.wait_for_function(
-        "gd => Array.isArray(gd._fullData) && gd._fullData.length > 0", arg=div.element_handle()
-    )
+def grid_canvas(page: Page, name: str) -> Locator:
+    return grid(page, name).locator("canvas.cl-canvas")
 
 
-def plotly_traces(chart: Locator) -> list[dict[str, Any]]:
-    """The chart's traces (`gd.data`) as plain Python data, numeric arrays decoded."""
-    return _plot_div(chart).evaluate(f"gd => {{ {_DECODE_JS}; return decode(gd.data); }}")
+def grid_frame(page: Page, name: str) -> Locator:
+    """The grid's keyboard focus (`div.cl-frame`, role=grid)."""
+    return grid(page, name).locator("div.cl-frame")
 
 
-def wait_for_trace_data(page: Page, chart: Locator, name: str, expected: Any, trace: int = 0) -> None:
-    """Wait until Plotly has drawn trace `trace` with `name` (e.g. "z") equal to `expected`."""
-    wait_for_plotly(page, chart)
-    page.wait_for_function(
-        f"""([gd, trace, name, want]) => {{
-          {_DECODE_JS};
-          const t = gd._fullData && gd.data[trace];
-          return !!t && JSON.stringify(decode(t[name])) === JSON.stringify(want);
-        }}""",
-        arg=[_plot_div(chart).element_handle(), trace, name, expected],
-    )
+def grid_caption(page: Page, name: str) -> Locator:
+    return grid(page, name).locator("div.cl-caption")
 
 
-# --- Paint grid -----------------------------------------------------------------------------------
+def grid_message(page: Page, name: str) -> Locator:
+    return grid(page, name).locator("div.cl-message")
 
 
-def grid_canvas(page: Page) -> Locator:
-    """The paint grid's canvas (Playwright's CSS locators pierce the component's shadow root)."""
-    return page.locator("canvas.pg-canvas").first
-
-
-def grid_caption(page: Page) -> Locator:
-    """The line under the canvas that shows the hovered cell."""
-    return page.locator(".pg-caption").first
-
-
-# Streamlit remounts a component when elements above it come or go (an alert at the top of the
-# page), which leaves an element handle pointing at a detached canvas. Waits therefore look the
-# canvas up again on every poll, through its container's `st-key-...` class and shadow root.
-_LIVE_CANVAS_JS = """function live([el, keyClass]) {
-  if (el && el.isConnected) return el;
-  const host = keyClass && document.querySelector('.' + keyClass);
-  const stack = host ? [host] : [];
-  while (stack.length) {
-    const node = stack.pop();
-    const found = node.querySelector('canvas.pg-canvas');
-    if (found) return found;
-    for (const child of node.querySelectorAll('*')) if (child.shadowRoot) stack.push(child.shadowRoot);
-  }
-  return el;
-}"""
-
-
-def _live_canvas(canvas: Locator) -> list[Any]:
-    """[handle, key class] for `_LIVE_CANVAS_JS`'s `live`."""
-    key = canvas.evaluate(
-        """el => {
-          const host = el.getRootNode().host || el;
-          const keyed = host.closest('[class*="st-key-"]');
-          return keyed ? [...keyed.classList].find((c) => c.startsWith('st-key-')) : null;
+def grid_names(page: Page) -> list[str]:
+    """The keys of every grid on the page, in document order."""
+    return page.evaluate(
+        """() => {
+          const roots = [document];
+          for (const host of document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')) {
+            if (host.shadowRoot) roots.push(host.shadowRoot);
+          }
+          return roots.flatMap((r) => [...r.querySelectorAll('div.cl-grid')].map((g) => g.dataset.name));
         }"""
     )
-    return [canvas.element_handle(), key]
 
 
-def wait_for_canvas_attribute(page: Page, canvas: Locator, name: str, value: str) -> None:
-    """Wait until the canvas carries `data-<name>="<value>"`."""
-    wait_until(
-        page,
-        f"([el, name, value]) => {{ {_LIVE_CANVAS_JS}; return live(el).dataset[name] === value; }}",
-        [_live_canvas(canvas), name, value],
-        what=f"the paint grid's data-{name} to be {value!r}",
-    )
+def grid_data(page: Page, name: str) -> dict[str, str] | None:
+    """The data-* attributes of the grid's canvas, or None before it is drawn."""
+    return page.evaluate(f"(name) => {{ {FIND_GRID_JS}; return gridData(name); }}", name)
 
 
-def cell_point(canvas: Locator, row: float, col: float) -> tuple[float, float]:
-    """Page coordinates of the centre of cell (row, col); fractional cells are allowed."""
-    return _cell_points(canvas, [(row, col)])[0]
+def _values(data: dict[str, str]) -> np.ndarray:
+    shape = int(data["rows"]), int(data["cols"])
+    return np.array(json.loads(data["values"]), dtype=np.float64).reshape(shape)
 
 
-def _cell_points(canvas: Locator, cells: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Page coordinates of several cell centres, from one read of the canvas's box and shape."""
-    box = canvas.evaluate(
+def grid_values(page: Page, name: str) -> np.ndarray | None:
+    """The (H, W) numbers the grid has drawn, or None before it is drawn."""
+    data = grid_data(page, name)
+    return None if data is None else _values(data)
+
+
+def wait_for_grid(page: Page, name: str, expected: Any = None, *, atol: float = 1e-9,
+                  timeout_ms: float | None = None) -> np.ndarray:
+    """Wait until the grid `name` is drawn (and, given `expected`, shows its shape and values within
+    `atol`); return what it shows."""
+    want = None if expected is None else np.asarray(expected, dtype=np.float64)
+    arg = [name, None, None, atol] if want is None else [name, want.ravel().tolist(), list(want.shape), atol]
+    try:
+        page.wait_for_function(
+            f"""([name, want, shape, atol]) => {{
+              {FIND_GRID_JS};
+              const d = gridData(name);
+              if (!d) return false;
+              if (want === null) return true;
+              if (+d.rows !== shape[0] || +d.cols !== shape[1]) return false;
+              const got = JSON.parse(d.values);
+              return got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) <= atol);
+            }}""",
+            arg=arg,
+            timeout=timeout_ms,
+        )
+    except PlaywrightTimeoutError:
+        got = grid_values(page, name)
+        what = "to be drawn" if want is None else f"to show\n{want}"
+        raise AssertionError(f"timed out waiting for the grid {name!r} {what}; it shows\n{got}") from None
+    values = grid_values(page, name)
+    assert values is not None
+    return values
+
+
+def wait_for_grid_attr(page: Page, name: str, attr: str, value: str) -> None:
+    """Wait until the grid's canvas carries `data-<attr>="<value>"` (attr in camelCase)."""
+    try:
+        page.wait_for_function(
+            f"([name, attr, value]) => {{ {FIND_GRID_JS}; const c = gridCanvas(name); "
+            "return !!c && c.dataset[attr] === value; }",
+            arg=[name, attr, value],
+        )
+    except PlaywrightTimeoutError:
+        got = (grid_data(page, name) or {}).get(attr)
+        raise AssertionError(f"timed out waiting for {name}'s data-{attr} = {value!r}; it is {got!r}") \
+            from None
+
+
+def wait_for_acknowledged(page: Page, name: str) -> None:
+    """Wait until Python acknowledged every stroke the grid sent (data-pending = 0)."""
+    wait_for_grid_attr(page, name, "pending", "0")
+
+
+def cell_points(page: Page, name: str, cells: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Page coordinates of cell centres (row, col) of the grid `name`, in the grid's own coordinates
+    (negative or beyond the last row/column: in the drawn zero padding); fractions are allowed."""
+    box = grid_canvas(page, name).evaluate(
         """el => {
           const r = el.getBoundingClientRect();
-          const [rows, cols] = [+el.dataset.rows, +el.dataset.cols];
-          return {x: r.left, y: r.top, w: r.width, h: r.height, rows, cols};
+          const [ph, pw] = (el.dataset.pad || '0,0').split(',').map(Number);
+          return {x: r.left, y: r.top, w: r.width, h: r.height, rows: +el.dataset.rows,
+                  cols: +el.dataset.cols, ph, pw};
         }"""
     )
-    assert box["w"] > 0 and box["rows"] > 0, "the paint grid canvas is not drawn"
+    assert box["w"] > 0 and box["rows"] > 0, f"the grid {name} is not drawn"
+    R, C = box["rows"] + 2 * box["ph"], box["cols"] + 2 * box["pw"]
     return [
-        (box["x"] + (col + 0.5) * box["w"] / box["cols"], box["y"] + (row + 0.5) * box["h"] / box["rows"])
-        for row, col in cells
+        (box["x"] + (c + box["pw"] + 0.5) * box["w"] / C, box["y"] + (r + box["ph"] + 0.5) * box["h"] / R)
+        for r, c in cells
     ]
 
 
+def cell_point(page: Page, name: str, row: float, col: float) -> tuple[float, float]:
+    return cell_points(page, name, [(row, col)])[0]
+
+
 def drag(
-    page: Page, canvas: Locator, cells: list[tuple[int, int]], *, steps: int = 5, button: MouseButton = "left"
+    page: Page, name: str, cells: Sequence[Cell], *, steps: int = 5, button: MouseButton = "left"
 ) -> None:
-    """Press on the first cell, move through the others (`steps` pointer moves per leg), release."""
-    canvas.scroll_into_view_if_needed()
-    points = _cell_points(canvas, cells)
+    """Press on the first cell of grid `name`, move through the others (`steps` moves per leg), release."""
+    grid_canvas(page, name).scroll_into_view_if_needed()
+    points = cell_points(page, name, cells)
     page.mouse.move(*points[0])
     page.mouse.down(button=button)
     for x, y in points[1:]:
@@ -322,62 +341,123 @@ def drag(
     page.mouse.up(button=button)
 
 
-# Reads each cell's gray level from the canvas pixels at 30% into the cell, clear of the value
-# written at the centre, of the grid line on the cell's first pixel and of the highlight outline.
-_READ_CELLS_JS = """canvas => {
+def click_cell(page: Page, name: str, row: int, col: int) -> None:
+    grid_canvas(page, name).scroll_into_view_if_needed()
+    page.mouse.click(*cell_point(page, name, row, col))
+
+
+# Pixels of a grid's canvas, per drawn cell (padding included), read in device pixels.
+# `colour`: the most frequent colour inside the cell's middle 60% (clear of grid lines, outlines and,
+# being the most frequent, of the value written at the centre);
+# `edges`: which of the cell's edges are drawn gold (1 top, 2 bottom, 4 left, 8 right), read at each
+# edge's midpoint one CSS pixel inside the cell (a window is outlined as one shape, so a cell inside
+# it has no gold edge; a lone cell has all four);
+# `hatched`: a line across the cell at a quarter of its height (above the written value, inside the
+# outlines) crosses a pixel that is neither the cell's colour nor text-coloured: the padding's hatching.
+CELL_PIXELS_JS = """canvas => {
   const rows = +canvas.dataset.rows, cols = +canvas.dataset.cols;
-  const image = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  const cw = canvas.width / cols, ch = canvas.height / rows;
-  const out = [];
-  for (let r = 0; r < rows; r++) {
-    const row = [];
-    for (let c = 0; c < cols; c++) {
-      const x = Math.floor((c + 0.3) * cw), y = Math.floor((r + 0.3) * ch);
-      row.push(image[(y * canvas.width + x) * 4]);
+  const [ph, pw] = (canvas.dataset.pad || '0,0').split(',').map(Number);
+  const R = rows + 2 * ph, C = cols + 2 * pw;
+  const W = canvas.width, H = canvas.height;
+  const px = canvas.getContext('2d').getImageData(0, 0, W, H).data;
+  const cw = W / C, ch = H / R, dpr = cw / +canvas.dataset.cell;
+  const at = (x, y) => {
+    const i = (Math.floor(y) * W + Math.floor(x)) * 4;
+    return [px[i], px[i + 1], px[i + 2]];
+  };
+  const gold = ([r, g, b]) => r > 200 && g > 130 && g < 215 && b < 90;
+  const colour = [], edges = [], hatched = [];
+  for (let r = 0; r < R; r++) {
+    const crow = [], orow = [], hrow = [];
+    for (let c = 0; c < C; c++) {
+      const x0 = c * cw, y0 = r * ch;
+      const counts = new Map();
+      let best = null, most = 0;
+      for (let y = Math.ceil(y0 + 0.2 * ch); y < y0 + 0.8 * ch; y++) {
+        for (let x = Math.ceil(x0 + 0.2 * cw); x < x0 + 0.8 * cw; x++) {
+          const k = at(x, y).join(',');
+          const n = (counts.get(k) || 0) + 1;
+          counts.set(k, n);
+          if (n > most) { most = n; best = k; }
+        }
+      }
+      const mode = best.split(',').map(Number);
+      crow.push(mode);
+      const inset = Math.max(1, dpr);
+      const [xm, ym, x1, y1] = [x0 + cw / 2, y0 + ch / 2, x0 + cw - 1 - inset, y0 + ch - 1 - inset];
+      orow.push((gold(at(xm, y0 + inset)) ? 1 : 0) | (gold(at(xm, y1)) ? 2 : 0)
+                | (gold(at(x0 + inset, ym)) ? 4 : 0) | (gold(at(x1, ym)) ? 8 : 0));
+      let hatch = false;
+      const y = y0 + 0.25 * ch;
+      for (let x = Math.ceil(x0 + 0.25 * cw); x < x0 + 0.75 * cw; x++) {
+        const p = at(x, y);
+        if (Math.max(...p.map((v, k) => Math.abs(v - mode[k]))) > 40) hatch = true;
+      }
+      hrow.push(hatch);
     }
-    out.push(row);
+    colour.push(crow); edges.push(orow); hatched.push(hrow);
   }
-  return out;
+  return {colour, edges, hatched, pad: [ph, pw]};
 }"""
 
 
-def canvas_levels(canvas: Locator) -> np.ndarray:
-    """The gray level (0-255) the canvas shows for each cell, (H, W)."""
-    return np.array(canvas.evaluate(_READ_CELLS_JS))
+def cell_pixels(page: Page, name: str) -> dict[str, np.ndarray]:
+    """What the grid's pixels show per drawn cell (padding included; see CELL_PIXELS_JS):
+    {"colour": (R, C, 3) ints, "edges": (R, C) 4-bit ints, "hatched": (R, C) bools, "pad": (ph, pw)}."""
+    got = page.evaluate(f"(name) => {{ {FIND_GRID_JS}; return ({CELL_PIXELS_JS})(gridCanvas(name)); }}", name)
+    return {"colour": np.array(got["colour"]), "edges": np.array(got["edges"], dtype=int),
+            "hatched": np.array(got["hatched"], dtype=bool), "pad": tuple(got["pad"])}
 
 
-def wait_for_canvas(page: Page, canvas: Locator, levels: np.ndarray) -> None:
-    """Wait until the canvas shows exactly `levels` (gray 0-255 per cell)."""
-    want = np.asarray(levels).astype(int)
+def pixel_in_cell(page: Page, name: str, row: int, col: int, fx: float, fy: float) -> tuple[int, int, int]:
+    """The colour at fraction (fx, fy) of cell (row, col)'s width and height (grid coordinates)."""
+    return tuple(page.evaluate(
+        f"""([name, row, col, fx, fy]) => {{
+          {FIND_GRID_JS};
+          const c = gridCanvas(name);
+          const [ph, pw] = (c.dataset.pad || '0,0').split(',').map(Number);
+          const C = +c.dataset.cols + 2 * pw, R = +c.dataset.rows + 2 * ph;
+          const cw = c.width / C, ch = c.height / R;
+          const x = Math.floor((col + pw + fx) * cw), y = Math.floor((row + ph + fy) * ch);
+          return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3));
+        }}""",
+        [name, row, col, fx, fy],
+    ))
+
+
+def outline_edges(mask: np.ndarray) -> np.ndarray:
+    """(R, C) bool mask -> per cell the 4-bit mask of the edges an outline of the marked cells draws
+    (the outline of their union: 1 top, 2 bottom, 4 left, 8 right)."""
+    m = np.pad(np.asarray(mask, dtype=bool), 1)
+    inner = m[1:-1, 1:-1]
+    edges = ((inner & ~m[:-2, 1:-1]) * 1 | (inner & ~m[2:, 1:-1]) * 2
+             | (inner & ~m[1:-1, :-2]) * 4 | (inner & ~m[1:-1, 2:]) * 8)
+    return edges.astype(int)
+
+
+def wait_for_outline(page: Page, name: str, mask: np.ndarray) -> None:
+    """Wait until the grid outlines exactly the cells of `mask` (drawn coordinates, padding included)."""
+    want = outline_edges(mask).tolist()
     try:
-        wait_until(
-            page,
-            f"""([canvas, want]) => {{
-              {_LIVE_CANVAS_JS};
-              const got = ({_READ_CELLS_JS})(live(canvas));
-              return got.length === want.length
-                && got.every((row, r) => row.every((v, c) => v === want[r][c]));
+        page.wait_for_function(
+            f"""([name, want]) => {{
+              {FIND_GRID_JS};
+              const c = gridCanvas(name);
+              if (!c || !c.dataset.values) return false;
+              const got = ({CELL_PIXELS_JS})(c).edges;
+              return got.length === want.length && got.every((row, r) => row.length === want[r].length
+                && row.every((v, k) => v === want[r][k]));
             }}""",
-            [_live_canvas(canvas), want.tolist()],
-            what="the canvas to show the expected cells",
+            arg=[name, want],
         )
-    except AssertionError as error:
-        raise AssertionError(f"{error}; it shows\n{canvas_levels(canvas)}\nexpected\n{want}") from None
+    except PlaywrightTimeoutError:
+        got = cell_pixels(page, name)["edges"]
+        cells = np.asarray(mask, dtype=int)
+        raise AssertionError(f"timed out waiting for {name} to outline the cells\n{cells}\n"
+                             f"(edges\n{np.array(want)})\nit draws the edges\n{got}") from None
 
 
-# --- The real app: keyed widgets, charts, clicks, layout ----------------------------------------------
-
-APP_COLD_MS = 60_000  # a fresh server's first page imports torch and loads every frontend chunk
-
-
-def key_class(key: str) -> str:
-    """The CSS class Streamlit gives a keyed element's container: `pg.kedit.1` -> `st-key-pg-kedit-1`."""
-    return "st-key-" + "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in key)
-
-
-def keyed(page: Page, key: str) -> Locator:
-    """The container of the element with widget key `key`."""
-    return page.locator(f".{key_class(key)}").first
+# --- Plotly (only the Train page's loss landscape is a Plotly chart now) ------------------------------
 
 
 def wait_for_chart(page: Page, key: str, timeout_ms: float | None = None) -> Locator:
@@ -394,144 +474,42 @@ def wait_for_chart(page: Page, key: str, timeout_ms: float | None = None) -> Loc
     return keyed(page, key)
 
 
-def chart_array(chart: Locator, name: str = "z", trace: int = 0) -> np.ndarray:
-    """Trace `trace`'s `name` array of a drawn chart, as float64 (None, i.e. NaN in JSON, -> nan)."""
-    values = plotly_traces(chart)[trace].get(name)
-    return np.array(values if values is not None else [], dtype=np.float64)
+# --- The real app: keyed widgets, loss chart, layout --------------------------------------------------
+
+APP_COLD_MS = 60_000  # a fresh server's first page imports torch and loads every frontend chunk
 
 
-def _live_plot_selector(chart: Locator) -> str:
-    """A CSS selector for the chart's graph div that survives React replacing the element.
-
-    An element handle can go stale when Streamlit remounts a chart, so waits look the div up anew
-    on every poll, through the container's `st-key-...` class.
-    """
-    key = chart.evaluate(
-        """el => [...(el.closest('[class*="st-key-"]') || el).classList]
-                  .find((c) => c.startsWith('st-key-'))"""
-    )
-    if not key:
-        raise ValueError("wait_for_trace_close needs a keyed chart: pass keyed(page, key)")
-    return f".{key} .js-plotly-plot"
+def key_class(key: str) -> str:
+    """The CSS class Streamlit gives a keyed element's container: `pg.kedit.1` -> `st-key-pg-kedit-1`."""
+    return "st-key-" + "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in key)
 
 
-def wait_for_trace_close(
-    page: Page, chart: Locator, expected: Any, *, name: str = "z", trace: int = 0, atol: float = 1e-9
-) -> None:
-    """Wait until trace `trace`'s `name` array has `expected`'s shape and values within `atol`.
-
-    `chart` is a keyed chart container (`keyed(page, key)`). Plotly 6+ ships float64 arrays bit for
-    bit, so `atol` only absorbs float32 figures.
-    """
-    want = np.asarray(expected, dtype=np.float64)
-    try:
-        wait_until(
-            page,
-            f"""([selector, trace, name, want, shape, atol]) => {{
-              {_DECODE_JS};
-              const gd = document.querySelector(selector);
-              if (!gd || !gd._fullData || !gd.data || !gd.data[trace]) return false;
-              const got = decode(gd.data[trace][name]);
-              const flat = [], dims = [];
-              let level = got;
-              while (Array.isArray(level)) {{ dims.push(level.length); level = level[0]; }}
-              if (JSON.stringify(dims) !== JSON.stringify(shape)) return false;
-              (function walk(v) {{ if (Array.isArray(v)) v.forEach(walk); else flat.push(v); }})(got);
-              return flat.every((v, i) => typeof v === 'number' && Math.abs(v - want[i]) <= atol);
-            }}""",
-            [_live_plot_selector(chart), trace, name, want.ravel().tolist(), list(want.shape), atol],
-            what=f"trace {trace}'s {name} to equal the expected {want.shape} array",
-        )
-    except AssertionError as error:
-        try:
-            got = chart_array(chart, name, trace)
-        except Exception:  # the chart may not be drawn at all; the timeout says enough then
-            got = "(not drawn)"
-        raise AssertionError(f"{error}; it holds\n{got}\nexpected\n{want}") from None
+def keyed(page: Page, key: str) -> Locator:
+    """The container of the element with widget key `key`."""
+    return page.locator(f".{key_class(key)}").first
 
 
-def click_chart_point(page: Page, chart: Locator, x: float, y: float) -> None:
-    """Click the data point (x, y) of a drawn Plotly chart (for a grid heatmap: column x, row y)."""
-    chart.scroll_into_view_if_needed()
-    point = _plot_div(chart).evaluate(
-        """(gd, [x, y]) => {
-          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
-          return [r.left + xa._offset + xa.l2p(x), r.top + ya._offset + ya.l2p(y)];
-        }""",
-        [x, y],
-    )
-    page.mouse.click(*point)
+def click_button(page: Page, key: str) -> None:
+    keyed(page, key).get_by_role("button").click()
 
 
-def chart_shape_cells(chart: Locator, name: str) -> list[tuple[int, int]]:
-    """(row, col) of each layout shape called `name` on a grid heatmap (e.g. "marker", "highlight")."""
-    rects = _plot_div(chart).evaluate(
-        "(gd, name) => (gd.layout.shapes || []).filter((s) => s.name === name).map((s) => [s.y0, s.x0])", name
-    )
-    return [(round(y0 + 0.5), round(x0 + 0.5)) for y0, x0 in rects]
-
-
-# Per cell, a 4-bit mask of its edges (1 top, 2 bottom, 4 left, 8 right) drawn in a colour: the
-# window outline. The grid itself is gray (r = g = b) and so are the written values.
-_READ_OUTLINE_JS = """canvas => {
-  const rows = +canvas.dataset.rows, cols = +canvas.dataset.cols;
-  const image = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  const cw = canvas.width / cols, ch = canvas.height / rows;
-  const inset = Math.max(1, Math.round(window.devicePixelRatio || 1));
-  const coloured = (x, y) => {
-    const i = (Math.floor(y) * canvas.width + Math.floor(x)) * 4;
-    const [r, g, b] = [image[i], image[i + 1], image[i + 2]];
-    return Math.max(r, g, b) - Math.min(r, g, b) > 60;
-  };
-  const out = [];
-  for (let r = 0; r < rows; r++) {
-    const row = [];
-    for (let c = 0; c < cols; c++) {
-      const [x0, y0, xm, ym] = [c * cw, r * ch, (c + 0.5) * cw, (r + 0.5) * ch];
-      row.push((coloured(xm, y0 + inset) ? 1 : 0) | (coloured(xm, y0 + ch - 1 - inset) ? 2 : 0)
-               | (coloured(x0 + inset, ym) ? 4 : 0) | (coloured(x0 + cw - 1 - inset, ym) ? 8 : 0));
-    }
-    out.push(row);
-  }
-  return out;
+# The loss chart's canvas (convlab/web/loss_chart.js) carries data-last-epoch, data-points,
+# data-curves, data-draws and data-frames.
+LOSS_DATA_JS = """() => {
+  const c = document.querySelector('.st-key-tr-loss_chart [data-testid="stBidiComponentIsolated"]')
+    ?.shadowRoot?.querySelector('canvas.lc-canvas');
+  return c && c.dataset.draws ? {...c.dataset} : null;
 }"""
 
 
-def outline_edges(mask: np.ndarray) -> np.ndarray:
-    """(H, W) bool mask -> per cell the 4-bit mask of the edges its outline draws (see canvas_outline)."""
-    m = np.pad(np.asarray(mask, dtype=bool), 1)
-    inner = m[1:-1, 1:-1]
-    edges = (
-        (inner & ~m[:-2, 1:-1]) * 1
-        | (inner & ~m[2:, 1:-1]) * 2
-        | (inner & ~m[1:-1, :-2]) * 4
-        | (inner & ~m[1:-1, 2:]) * 8
-    )
-    return edges.astype(int)
+def loss_chart_data(page: Page) -> dict[str, str] | None:
+    return page.evaluate(LOSS_DATA_JS)
 
 
-def canvas_outline(canvas: Locator) -> np.ndarray:
-    """The outlined cells' edges the paint grid draws (its highlight), (H, W) 4-bit masks."""
-    return np.array(canvas.evaluate(_READ_OUTLINE_JS))
-
-
-def wait_for_canvas_outline(page: Page, canvas: Locator, mask: np.ndarray) -> None:
-    """Wait until the paint grid outlines exactly the cells of the (H, W) bool `mask`."""
-    want = outline_edges(mask)
-    try:
-        wait_until(
-            page,
-            f"""([canvas, want]) => {{
-              {_LIVE_CANVAS_JS};
-              const got = ({_READ_OUTLINE_JS})(live(canvas));
-              return got.length === want.length
-                && got.every((row, r) => row.every((v, c) => v === want[r][c]));
-            }}""",
-            [_live_canvas(canvas), want.tolist()],
-            what="the paint grid to outline the expected window",
-        )
-    except AssertionError as error:
-        raise AssertionError(f"{error}; it shows edges\n{canvas_outline(canvas)}\nexpected\n{want}") from None
+def loss_curves(page: Page) -> list[dict[str, Any]] | None:
+    """The runs the loss chart has drawn: [{label, x, y}], oldest first; None before it is drawn."""
+    data = loss_chart_data(page)
+    return json.loads(data["curves"]) if data and "curves" in data else None
 
 
 def watch(page: Page, getter_js: str, arg: Any = None, *, duration_ms: float) -> list[Any]:
@@ -573,15 +551,20 @@ def set_number(page: Page, key: str, value: float) -> None:
 
 def choose_option(page: Page, key: str, option: str) -> None:
     """Pick `option` (its label) in the selectbox with key `key`."""
-    keyed(page, key).get_by_role("combobox").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    box = keyed(page, key).get_by_role("combobox")
+    box.click()
+    option_ = page.get_by_role("option", name=option, exact=True)
+    if not option_.is_visible():  # a click opens the list of a selectbox that shows a placeholder only
+        box.press("ArrowDown")
+    option_.click()
 
 
 def horizontal_overflow(page: Page) -> dict[str, Any]:
     """How far the page and the main block scroll sideways, and which visible elements stick out.
 
     Returns {"document": scrollWidth - clientWidth, "main": same for the main block, "outside":
-    [descriptions of widgets/charts/images whose right edge passes the viewport's]}.
+    [descriptions of widgets, grids, charts and text whose right edge passes the viewport's]}; the
+    grids' and the loss chart's canvases are looked up inside their components' shadow roots.
     """
     return page.evaluate(
         """() => {
@@ -589,14 +572,20 @@ def horizontal_overflow(page: Page) -> dict[str, Any]:
           const main = document.querySelector('[data-testid="stMainBlockContainer"]');
           const vw = doc.clientWidth;
           const selectors = ['[data-testid="stElementContainer"]', '[data-testid^="stWidget"]',
-                             '.stButton', '[data-testid="stPlotlyChart"]', 'canvas.pg-canvas',
-                             '[data-testid="stHeading"]', '[data-testid="stMarkdownContainer"]'];
+                             '.stButton', '[data-testid="stPlotlyChart"]', '[data-testid="stHeading"]',
+                             '[data-testid="stMarkdownContainer"]'];
+          const elements = [...document.querySelectorAll(selectors.join(','))];
+          for (const host of document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')) {
+            if (!host.shadowRoot) continue;
+            elements.push(...host.shadowRoot.querySelectorAll('canvas, .cl-grid, .lc-root'));
+          }
           const outside = [];
-          for (const el of document.querySelectorAll(selectors.join(','))) {
+          for (const el of elements) {
             const r = el.getBoundingClientRect();
             if (r.width === 0 || r.height === 0) continue;
             if (r.right > vw + 1 || r.left < -1) {
-              const key = [...(el.closest('[class*="st-key-"]')?.classList || [])]
+              const host = el.getRootNode().host || el;
+              const key = [...(host.closest('[class*="st-key-"]')?.classList || [])]
                 .find((c) => c.startsWith('st-key-'));
               outside.push(`${el.dataset.testid || el.className} ${key || ''} `
                            + `[${Math.round(r.left)}, ${Math.round(r.right)}] of ${vw}`);
@@ -658,62 +647,3 @@ def call_failed(request: Any) -> bool:
     return report is not None and report.failed
 
 
-# --- canvas components of the Train page (ui/loss_chart.py, ui/grid_view.py) ---------------------------
-
-# The dataset of the canvas matching `selector` inside the component keyed `keyClass` (through its
-# shadow root), or null before it is drawn. Looked up afresh on every call: components remount.
-COMPONENT_DATA_JS = """([keyClass, selector]) => {
-  const stack = [...document.querySelectorAll('.' + keyClass)];
-  while (stack.length) {
-    const node = stack.pop();
-    const found = node.querySelector(selector);
-    if (found) return {...found.dataset};
-    for (const child of node.querySelectorAll('*')) if (child.shadowRoot) stack.push(child.shadowRoot);
-  }
-  return null;
-}"""
-
-
-def component_data(page: Page, key: str, selector: str) -> dict[str, str] | None:
-    """The data-* attributes of the canvas `selector` in the component with key `key`."""
-    return page.evaluate(COMPONENT_DATA_JS, [key_class(key), selector])
-
-
-def grid_view_values(page: Page, key: str) -> np.ndarray | None:
-    """The (H, W) values a grid_view component with key `key` has drawn, or None before it is drawn."""
-    data = component_data(page, key, "canvas.gv-canvas")
-    if not data or "values" not in data:
-        return None
-    rows, cols = (int(n) for n in data["shape"].split("x"))
-    return np.array(json.loads(data["values"]), dtype=np.float64).reshape(rows, cols)
-
-
-def read_grid_view(page: Page, key: str) -> np.ndarray:
-    """The values of the grid_view `key`, once it is drawn."""
-    wait_until(page, f"(args) => !!({COMPONENT_DATA_JS})(args)?.values", [key_class(key), "canvas.gv-canvas"],
-               what=f"the grid {key} to be drawn")
-    values = grid_view_values(page, key)
-    assert values is not None
-    return values
-
-
-def wait_for_grid_view(page: Page, key: str, expected: Any, *, atol: float = 1e-6) -> None:
-    """Wait until the grid_view `key` shows `expected` (same shape, values within `atol`)."""
-    want = np.asarray(expected, dtype=np.float64)
-    wait_until(
-        page,
-        f"""([args, want, shape, atol]) => {{
-          const data = ({COMPONENT_DATA_JS})(args);
-          if (!data || data.shape !== shape) return false;
-          const got = JSON.parse(data.values);
-          return got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) <= atol);
-        }}""",
-        [[key_class(key), "canvas.gv-canvas"], want.ravel().tolist(), "x".join(map(str, want.shape)), atol],
-        what=f"the grid {key} to show {want.tolist()}",
-    )
-
-
-def loss_curves(page: Page, key: str = "tr.loss_chart") -> list[dict[str, Any]] | None:
-    """The runs the loss chart has drawn: [{label, x, y}], oldest first; None before it is drawn."""
-    data = component_data(page, key, "canvas.lc-canvas")
-    return json.loads(data["curves"]) if data and "curves" in data else None

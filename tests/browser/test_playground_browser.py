@@ -1,50 +1,56 @@
 """The Playground in a real Chromium, checked against `convlab` as the learner would check it by eye.
 
-Paint the input, pick kernel presets and settings, click an output cell, reopen a share link,
-upload a picture: each test reads what is on screen (the canvas pixels, the heatmap's numbers in
-Plotly's trace, the explanation's text) and compares it with `corr2d`/`conv2d` on the same grid.
+Paint the input (mouse and keyboard), type kernel numbers, pick settings, pick an output cell, reopen a
+share link, upload a picture, download the results: each test reads what is on screen (the numbers
+each grid drew, its pixels, the explanation's text) and compares it with `corr2d`/`conv2d` of the grid
+on screen.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import io
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from browser_helpers import (
     APP_COLD_MS,
-    canvas_levels,
-    chart_array,
-    chart_shape_cells,
+    cell_pixels,
     choose_option,
-    click_chart_point,
+    click_button,
+    click_cell,
     drag,
     expect_no_exception,
-    grid_canvas,
+    grid,
+    grid_data,
+    grid_frame,
+    grid_message,
+    grid_values,
     keyed,
     new_app_context,
-    read_grid_view,
     set_number,
-    wait_for_canvas,
-    wait_for_canvas_attribute,
-    wait_for_canvas_outline,
-    wait_for_chart,
-    wait_for_code,
-    wait_for_grid_view,
-    wait_for_trace_close,
+    wait_for_acknowledged,
+    wait_for_grid,
+    wait_for_grid_attr,
+    wait_for_outline,
+    wait_for_script_end,
 )
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from convlab import conv2d, corr2d
+from convlab.colour import signed_scale
+from convlab.export import kernel_from_json, to_png
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
 from ui import share
 
 STRIPES = image_preset("stripes")  # the Playground opens on the lesson's 6x8 stripes ...
 EDGE = kernel_preset("edge")  # ... and its [1, -1] kernel
+SOBEL_X = kernel_preset("sobel_x")
 
 
 @pytest.fixture
@@ -53,78 +59,71 @@ def page(tab: Page) -> Page:
     return tab
 
 
-def open_playground(page: Page, url: str) -> Locator:
-    """Open the Playground; return the input grid's canvas once the output heatmap is drawn."""
+def open_playground(page: Page, url: str, *, X: np.ndarray = STRIPES, K: np.ndarray = EDGE) -> None:
+    """Open the Playground; return once the output shows corr2d of the expected start and the run ended."""
     page.goto(url)
-    wait_for_chart(page, "pg.output", APP_COLD_MS)
-    canvas = grid_canvas(page)
-    canvas.wait_for()
+    wait_for_grid(page, "pg.output", corr2d(X, K), timeout_ms=APP_COLD_MS)
+    wait_for_grid(page, "pg.paint", X)
+    wait_for_script_end(page)
     expect_no_exception(page)
-    return canvas
 
 
-def heading(page: Page, starts: str) -> Locator:
-    """The subheader that starts with `starts` ("Output Y", "Kernel K", ...)."""
-    return page.get_by_test_id("stHeading").filter(has_text=starts)
+def title(page: Page, name: str) -> Locator:
+    return grid(page, name).locator("div.cl-title")
 
 
-def shown_grid(canvas: Locator) -> np.ndarray:
-    """The input grid as the canvas draws it: gray 0..255 for 0..1 (the pages' vmin/vmax for 0/1 grids)."""
-    return canvas_levels(canvas) / 255.0
+def explanation(page: Page, i: int, j: int) -> Locator:
+    """The lines that write the sum behind Y[i, j] (in the live workspace's explanation panel)."""
+    text = f"Y[{i}, {j}] = "
+    return page.locator(".cl-lines").filter(has_text=text).or_(
+        page.get_by_test_id("stMarkdown").filter(has_text=text)).first
 
 
-def explanation(X: np.ndarray, K: np.ndarray, i: int, j: int, *, padding: int = 0, bias: float = 0.0) -> str:
-    """The `Y[i, j] = ...` text for stride 1, dilation 1, computed here from the padded input."""
-    h, w = K.shape
-    window = np.pad(X, padding)[i : i + h, j : j + w]
-    rows, cols = np.arange(i, i + h) - padding, np.arange(j, j + w) - padding
-    inside = ((rows >= 0) & (rows < X.shape[0])).sum() * ((cols >= 0) & (cols < X.shape[1])).sum()
-    outside = int(h * w - inside)
-    terms = " + ".join(f"{x:g}·{k:g}" for x, k in zip(window.ravel(), K.ravel(), strict=True))
-    total = float((window * K).sum())
-    note = f"  ({outside} taps fall in the zero padding)" if outside else ""
-    pad = " " * len(f"Y[{i}, {j}]")
-    return f"Y[{i}, {j}] = {terms}\n{pad} = {total:g}\n{pad} + bias {bias:g}\n{pad} = {total + bias:g}{note}"
+def factor(v: float) -> str:
+    text = f"{v:g}".replace("-", "−")
+    return f"({text})" if v < 0 else text
 
 
-def window_mask(shape: tuple[int, int], rows: range, cols: range) -> np.ndarray:
-    mask = np.zeros(shape, dtype=bool)
-    mask[max(rows.start, 0) : rows.stop, max(cols.start, 0) : cols.stop] = True
-    return mask
+def sum_text(window: np.ndarray, K: np.ndarray, i: int, j: int) -> str:
+    """The explanation's first line for whole numbers, computed here: Y[i, j] = x·k + ..."""
+    terms = " + ".join(f"{factor(x)}·{factor(k)}" for x, k in zip(window.ravel(), K.ravel(), strict=True))
+    return f"Y[{i}, {j}] = {terms}"
+
+
+def pick_mode(page: Page, label: str) -> None:
+    keyed(page, "pg.mode").get_by_role("radio", name=label).or_(
+        keyed(page, "pg.mode").get_by_role("button", name=label)).first.click()
 
 
 def test_painting_the_input_updates_the_output_numbers(page: Page, app_url: str) -> None:
-    canvas = open_playground(page, app_url)
-    output = keyed(page, "pg.output")
-    wait_for_trace_close(page, output, corr2d(STRIPES, EDGE))
+    open_playground(page, app_url)
+    expect(title(page, "pg.output")).to_have_text("Output Y = X ⋆ K + b · 6×7")
 
     diagonal = [(1, 2), (2, 3), (3, 4), (4, 5)]
-    drag(page, canvas, [diagonal[0], diagonal[-1]])
+    drag(page, "pg.paint", [diagonal[0], diagonal[-1]])
     painted = STRIPES.copy()
     painted[tuple(np.transpose(diagonal))] = 1.0
-    wait_for_canvas(page, canvas, painted * 255)
-    wait_for_trace_close(page, output, corr2d(painted, EDGE))
+    wait_for_grid(page, "pg.output", corr2d(painted, EDGE))
 
-    drag(page, canvas, [(5, 0), (5, 7)], button="right")  # right-drag erases a whole row
+    drag(page, "pg.paint", [(5, 0), (5, 7)], button="right")  # right-drag erases a whole row
     painted[5, :] = 0.0
-    wait_for_canvas(page, canvas, painted * 255)
-    wait_for_canvas_attribute(page, canvas, "pending", "0")
-    wait_for_trace_close(page, output, corr2d(painted, EDGE))
-    # The numbers on screen are corr2d of the grid on screen.
-    np.testing.assert_array_equal(chart_array(output), corr2d(shown_grid(canvas), EDGE))
-    expect(heading(page, "Output Y")).to_have_text("Output Y · 6×7")
+    wait_for_grid(page, "pg.output", corr2d(painted, EDGE))
+    wait_for_acknowledged(page, "pg.paint")
+    # The numbers on screen are corr2d of the grid on screen, pixels included (0 black, 1 white).
+    shown = wait_for_grid(page, "pg.paint", painted)
+    colour = cell_pixels(page, "pg.paint")["colour"]
+    np.testing.assert_array_equal(colour[..., 0], np.where(shown == 1, 255, 0)[:, :])
+    np.testing.assert_array_equal(grid_values(page, "pg.output"), corr2d(shown, EDGE))
     expect_no_exception(page)
 
 
 def test_kernel_preset_and_settings_drive_shape_and_values(page: Page, app_url: str) -> None:
     open_playground(page, app_url)
-    output = keyed(page, "pg.output")
-    sobel = kernel_preset("sobel_x")
-
     choose_option(page, "pg.kernel_preset", "Sobel x")
-    expect(heading(page, "Kernel K")).to_have_text("Kernel K · 3×3")
-    expect(heading(page, "Output Y")).to_have_text("Output Y · 4×6")
-    wait_for_trace_close(page, output, corr2d(STRIPES, sobel))
+    expect(title(page, "pg.kedit")).to_have_text("Kernel K · 3×3 · Sobel x")
+    wait_for_grid(page, "pg.kedit", SOBEL_X)
+    expect(title(page, "pg.output")).to_contain_text("4×6")
+    wait_for_grid(page, "pg.output", corr2d(STRIPES, SOBEL_X))
 
     steps = [  # (number input, value, shape after, settings so far)
         ("pg.pad_r", 1, (6, 8), {"padding": 1}),
@@ -133,44 +132,213 @@ def test_kernel_preset_and_settings_drive_shape_and_values(page: Page, app_url: 
     ]
     for key, value, (Ho, Wo), settings in steps:
         set_number(page, key, value)
-        expect(heading(page, "Output Y")).to_have_text(f"Output Y · {Ho}×{Wo}")
-        expected = corr2d(STRIPES, sobel, **settings)
+        expect(title(page, "pg.output")).to_contain_text(f"{Ho}×{Wo}")
+        expected = corr2d(STRIPES, SOBEL_X, **settings)
         assert expected.shape == (Ho, Wo)
-        wait_for_trace_close(page, output, expected)
-    # The formula under the heading uses the same numbers: ⌊(6 + 2·1 − 2·(3 − 1) − 1) / 2⌋ + 1 = 2.
+        wait_for_grid(page, "pg.output", expected)
+        wait_for_grid_attr(page, "pg.paint", "pad", "1,1")
+    # The formula under the output uses the same numbers: ⌊(6 + 2·1 − 2·(3 − 1) − 1) / 2⌋ + 1 = 2.
     expect(page.get_by_text("H′ = ⌊(6 + 2·1 − 2·(3 − 1) − 1) / 2⌋ + 1 = 2")).to_be_visible()
 
-    keyed(page, "pg.mode").get_by_role("radio", name="Convolution").click()
-    wait_for_trace_close(page, output, conv2d(STRIPES, sobel, padding=1, stride=2, dilation=2))
-    # Sobel x flipped is -Sobel x: convolution shows the negated edges, which are never clipped.
-    assert (chart_array(output) < 0).any() and (chart_array(output) > 0).any()
+    pick_mode(page, "Convolution")
+    wait_for_grid(page, "pg.output", conv2d(STRIPES, SOBEL_X, padding=1, stride=2, dilation=2))
+    expect(title(page, "pg.output")).to_contain_text("Output Y = X ∗ K + b")
+    # Convolution slides the flipped kernel, and shows it.
+    wait_for_grid(page, "pg.kflipped", SOBEL_X[::-1, ::-1])
+    pick_mode(page, "Correlation")
+    expect(grid(page, "pg.kflipped")).to_have_count(0)
     expect_no_exception(page)
 
 
-def test_clicking_an_output_cell_explains_it_and_moves_the_window(page: Page, app_url: str) -> None:
-    canvas = open_playground(page, app_url)
-    output = keyed(page, "pg.output")
-    sobel = kernel_preset("sobel_x")
+def test_presets_keep_the_grid_size(page: Page, app_url: str) -> None:
+    # Issue 8: "64×64 → Random noise → 8×8" threw away the size the learner had just set.
+    open_playground(page, app_url)
+    set_number(page, "pg.rows", 12)
+    set_number(page, "pg.cols", 12)
+    wait_for_grid_attr(page, "pg.paint", "cols", "12")
+    choose_option(page, "pg.image_preset", "Random noise")
+    expect(title(page, "pg.paint")).to_contain_text("Random noise")
+    X = wait_for_grid(page, "pg.paint")
+    assert X.shape == (12, 12)
+    wait_for_grid(page, "pg.output", corr2d(X, EDGE))
+    expect_no_exception(page)
+
+
+def test_picking_an_output_cell_explains_it_and_moves_the_window(page: Page, app_url: str) -> None:
+    open_playground(page, app_url)
     choose_option(page, "pg.kernel_preset", "Sobel x")
     set_number(page, "pg.pad_r", 1)
-    wait_for_trace_close(page, output, corr2d(STRIPES, sobel, padding=1))
-    wait_for_code(page, explanation(STRIPES, sobel, 0, 0, padding=1))
+    wait_for_grid(page, "pg.output", corr2d(STRIPES, SOBEL_X, padding=1))
+    padded = np.pad(STRIPES, 1)
 
-    click_chart_point(page, wait_for_chart(page, "pg.output"), 5, 2)  # column 5, row 2
-    wait_for_code(page, explanation(STRIPES, sobel, 2, 5, padding=1))
-    # Output (2, 5) with padding 1 reads input rows 1..3 and columns 4..6.
-    wait_for_canvas_outline(page, canvas, window_mask(STRIPES.shape, range(1, 4), range(4, 7)))
-    assert chart_shape_cells(output, "marker") == [(2, 5)]
-    expect(keyed(page, "pg.cell_i").locator("input")).to_have_value("2")
-    expect(keyed(page, "pg.cell_j").locator("input")).to_have_value("5")
-    # The products panel shows window × kernel for that cell.
-    window = np.pad(STRIPES, 1)[2:5, 5:8]
-    wait_for_grid_view(page, "pg.ex_p", window * sobel)
+    click_cell(page, "pg.output", 2, 5)
+    expect(page.get_by_text("Explain Y[2, 5]")).to_be_visible()
+    wait_for_grid_attr(page, "pg.output", "picked", "2,5")
+    window = padded[2:5, 5:8]
+    wait_for_grid(page, "pg.ex_w", window)
+    wait_for_grid(page, "pg.ex_k", SOBEL_X)
+    wait_for_grid(page, "pg.ex_p", window * SOBEL_X)
+    expect(explanation(page, 2, 5)).to_contain_text(sum_text(window, SOBEL_X, 2, 5))
+    value = corr2d(STRIPES, SOBEL_X, padding=1)[2, 5]
+    expect(explanation(page, 2, 5)).to_contain_text(f"= {value:g}".replace("-", "−"))
+    # Output (2, 5) with padding 1 reads input rows 1..3 and columns 4..6: drawn rows 2..4, columns 5..7.
+    mask = np.zeros((8, 10), dtype=bool)
+    mask[2:5, 5:8] = True
+    wait_for_outline(page, "pg.paint", mask)
 
-    click_chart_point(page, wait_for_chart(page, "pg.output"), 7, 5)  # the bottom-right corner
-    wait_for_code(page, explanation(STRIPES, sobel, 5, 7, padding=1))  # 5 taps in the padding
-    wait_for_canvas_outline(page, canvas, window_mask(STRIPES.shape, range(4, 6), range(6, 8)))
+    # The keyboard picks too: arrows move the pick (sent once they settle), Home goes to the row's start.
+    grid_frame(page, "pg.output").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("Explain Y[2, 6]")).to_be_visible()
+    wait_for_grid(page, "pg.ex_w", padded[2:5, 6:9])
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Explain Y[5, 7]")).to_be_visible()
+    window = padded[5:8, 7:10]
+    wait_for_grid(page, "pg.ex_w", window)
+    expect(explanation(page, 5, 7)).to_contain_text(sum_text(window, SOBEL_X, 5, 7))
+    expect(explanation(page, 5, 7)).to_contain_text("5 of the 9 taps fall in the zero padding")
+    mask = np.zeros((8, 10), dtype=bool)
+    mask[5:8, 7:10] = True
+    wait_for_outline(page, "pg.paint", mask)
     expect_no_exception(page)
+
+
+def test_padding_and_dilation_taps_are_drawn_in_the_hatched_border(page: Page, app_url: str) -> None:
+    # Issue 8: with padding 1 and dilation 2 only 4 of the 9 taps were outlined on the input.
+    open_playground(page, app_url)
+    choose_option(page, "pg.kernel_preset", "Sobel x")
+    set_number(page, "pg.pad_r", 1)
+    set_number(page, "pg.dil_r", 2)
+    wait_for_grid(page, "pg.output", corr2d(STRIPES, SOBEL_X, padding=1, dilation=2))
+    wait_for_grid_attr(page, "pg.output", "picked", "0,0")
+    wait_for_grid_attr(page, "pg.paint", "pad", "1,1")
+    expect(explanation(page, 0, 0)).to_contain_text("5 of the 9 taps fall in the zero padding")
+
+    # Y[0, 0] reads input rows and columns -1, 1, 3: drawn (with the border) at 0, 2, 4.
+    taps = np.zeros((8, 10), dtype=bool)
+    taps[np.ix_([0, 2, 4], [0, 2, 4])] = True
+    wait_for_outline(page, "pg.paint", taps)
+    border = np.ones((8, 10), dtype=bool)
+    border[1:-1, 1:-1] = False
+    assert (taps & border).sum() == 5
+    pixels = cell_pixels(page, "pg.paint")
+    assert pixels["pad"] == (1, 1)
+    np.testing.assert_array_equal(pixels["hatched"], border, err_msg="the hatched cells are not the border")
+    # The border is zeros: drawn black under the hatching, as a 0 of the image is.
+    assert (pixels["colour"][border] == 0).all()
+    expect_no_exception(page)
+
+
+def test_kernel_editor_takes_fractions_and_refuses_non_numbers(page: Page, app_url: str) -> None:
+    # Issue 8: the old table editor changed typed values silently (1/9 -> 19, 1e3 -> 13, abc -> 0).
+    open_playground(page, app_url)
+    editor = grid(page, "pg.kedit").locator("input.cl-editor")
+
+    def type_into(cell: tuple[int, int], text: str) -> None:
+        click_cell(page, "pg.kedit", *cell)
+        expect(editor).to_be_visible()
+        editor.fill(text)
+        editor.press("Enter")
+        expect(editor).to_be_hidden()
+
+    K = EDGE.copy()
+    for cell, text, value in (((0, 0), "1/9", 1 / 9), ((0, 1), "-2/3", -2 / 3), ((0, 0), "1e-3", 1e-3)):
+        type_into(cell, text)
+        K[cell] = value
+        wait_for_grid(page, "pg.kedit", K, atol=0)
+        wait_for_grid(page, "pg.output", corr2d(STRIPES, K), atol=1e-12)
+        expect(grid_message(page, "pg.kedit")).to_have_text("")
+
+    wait_for_acknowledged(page, "pg.kedit")
+    seq = (grid_data(page, "pg.kedit") or {})["seq"]
+    for text in ("abc", "1/0"):
+        type_into((0, 1), text)
+        expect(grid_message(page, "pg.kedit")).to_contain_text(f"“{text}” is not a number")
+        expect(grid_message(page, "pg.kedit")).to_contain_text("Row 0, column 1 keeps −0.6667")
+        np.testing.assert_array_equal(grid_values(page, "pg.kedit"), K)
+        assert (grid_data(page, "pg.kedit") or {})["seq"] == seq, "a refused number was sent"
+    np.testing.assert_allclose(grid_values(page, "pg.output"), corr2d(STRIPES, K), atol=1e-12)
+
+    # The keyboard: Enter opens the editor on the focused cell; a digit opens it with that digit.
+    grid_frame(page, "pg.kedit").focus()
+    page.keyboard.press("Home")
+    page.keyboard.type("2.5")
+    expect(editor).to_be_visible()
+    page.keyboard.press("Enter")
+    K[0, 0] = 2.5
+    wait_for_grid(page, "pg.output", corr2d(STRIPES, K), atol=1e-12)
+    expect(grid_message(page, "pg.kedit")).to_have_text("")
+
+    # Dragging across the kernel paints the brush value into every cell it crosses.
+    set_number(page, "pg.brush", -0.5)
+    expect(keyed(page, "pg.brush").locator("input")).to_have_value("-0.5")
+    wait_for_script_end(page)
+    drag(page, "pg.kedit", [(0, 0), (0, 1)])
+    K[:] = -0.5
+    wait_for_grid(page, "pg.output", corr2d(STRIPES, K), atol=1e-12)
+    wait_for_grid(page, "pg.kedit", K)
+    expect_no_exception(page)
+
+
+def test_keyboard_paints_the_input(page: Page, app_url: str) -> None:
+    open_playground(page, app_url)
+    frame = grid_frame(page, "pg.paint")
+    cell = frame.locator('[role="gridcell"]')
+    frame.focus()
+    X = STRIPES.copy()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(cell).to_have_attribute("aria-label", "row 0, column 2, value 0")
+    page.keyboard.press("Space")  # paints the brush value, 1
+    X[0, 2] = 1
+    expect(cell).to_have_attribute("aria-label", "row 0, column 2, value 1")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Shift+ArrowRight")  # moves to (1, 3) and paints it
+    X[1, 3] = 1
+    expect(cell).to_have_attribute("aria-label", "row 1, column 3, value 1")
+    page.keyboard.press("End")
+    page.keyboard.press("Delete")  # paints 0
+    X[1, 7] = 0
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Backspace")
+    X[5, 7] = 0
+    expect(cell).to_have_attribute("aria-label", "row 5, column 7, value 0")
+    # Sent once the keys stop; Python recomputes the output from the painted grid.
+    wait_for_grid(page, "pg.output", corr2d(X, EDGE))
+    wait_for_acknowledged(page, "pg.paint")
+    wait_for_grid(page, "pg.paint", X)
+    page.keyboard.press("Control+Home")
+    expect(cell).to_have_attribute("aria-label", "row 0, column 0, value 1")
+    expect(frame).to_have_attribute("aria-rowcount", "6")
+    expect(frame).to_have_attribute("aria-colcount", "8")
+    expect_no_exception(page)
+
+
+def test_the_explanation_is_in_the_first_screen(page: Page, app_url: str) -> None:
+    # Issue 8: at 1280x900 "Explain a cell" started ~1,200 px down, out of sight of the click.
+    open_playground(page, app_url)
+    assert page.viewport_size == {"width": 1280, "height": 800}
+
+    def inside_first_screen(locator: Locator, what: str) -> None:
+        box = locator.bounding_box()
+        assert box is not None, f"{what} is not shown"
+        right, bottom = box["x"] + box["width"], box["y"] + box["height"]
+        assert box["x"] >= 0 and box["y"] >= 0 and right <= 1280 and bottom <= 800, (
+            f"{what} is outside the first screen at 1280x800: {box}"
+        )
+
+    for kernel in (None, "Sobel x"):
+        if kernel:
+            choose_option(page, "pg.kernel_preset", kernel)
+            wait_for_grid(page, "pg.ex_k", SOBEL_X)
+            page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollTo(0, 0)")
+            page.evaluate("() => window.scrollTo(0, 0)")
+        inside_first_screen(grid_frame(page, "pg.output"), "the output grid")
+        inside_first_screen(page.get_by_text("Explain Y[0, 0]"), "“Explain Y[0, 0]”")
+        for name in ("pg.ex_w", "pg.ex_k", "pg.ex_p"):
+            inside_first_screen(grid_frame(page, name), f"the explanation's grid {name}")
+        inside_first_screen(explanation(page, 0, 0), "the written sum")
 
 
 def _link_state(url: str) -> share.PlaygroundState | None:
@@ -200,58 +368,75 @@ def wait_for_link(page: Page, want: share.PlaygroundState) -> None:
 
 def _settings(page: Page) -> dict[str, str]:
     values = {key: keyed(page, key).locator("input").input_value() for key in
-              ("pg.pad_r", "pg.stride_r", "pg.dil_r", "pg.bias", "pg.cell_i", "pg.cell_j")}
-    values["mode"] = keyed(page, "pg.mode").locator('[role="radio"][aria-checked="true"]').inner_text()
+              ("pg.pad_r", "pg.stride_r", "pg.dil_r", "pg.bias")}
+    values["mode"] = title(page, "pg.output").inner_text()
+    values["picked"] = (grid_data(page, "pg.output") or {}).get("picked", "")
     return values
 
 
 def test_share_link_restores_the_whole_state_in_a_fresh_browser(
     page: Page, app_url: str, browser: Browser
 ) -> None:
-    canvas = open_playground(page, app_url)
-    output = keyed(page, "pg.output")
+    open_playground(page, app_url)
     choose_option(page, "pg.kernel_preset", "Sobel y")
-    keyed(page, "pg.mode").get_by_role("radio", name="Convolution").click()
+    pick_mode(page, "Convolution")
     set_number(page, "pg.pad_r", 1)
     set_number(page, "pg.stride_r", 2)
     set_number(page, "pg.bias", 0.5)
-    drag(page, canvas, [(0, 0), (0, 7)], button="right")
+    drag(page, "pg.paint", [(0, 0), (0, 7)], button="right")
     X = STRIPES.copy()
     X[0, :] = 0.0
     K = kernel_preset("sobel_y")
     Y = conv2d(X, K, padding=1, stride=2) + 0.5
-    wait_for_trace_close(page, output, Y)
-    click_chart_point(page, wait_for_chart(page, "pg.output"), 2, 1)  # column 2, row 1
-    expect(keyed(page, "pg.cell_j").locator("input")).to_have_value("2")
+    wait_for_grid(page, "pg.output", Y)
+    click_cell(page, "pg.output", 1, 2)
+    expect(page.get_by_text("Explain Y[1, 2]")).to_be_visible()
 
     want = share.PlaygroundState(X=X, K=K, mode="convolution", padding=(1, 1), stride=(2, 2), bias=0.5,
                                  cell=(1, 2))
     wait_for_link(page, want)
     link = page.evaluate("() => location.href")
-    before = {
-        "settings": _settings(page),
-        "z": chart_array(output),
-        "kernel": read_grid_view(page, "pg.ex_k"),
-        "grid": canvas_levels(canvas),
-        "code": page.get_by_test_id("stCode").first.inner_text(),
-    }
+    wait_for_script_end(page)
+    names = ("pg.paint", "pg.kedit", "pg.kflipped", "pg.output", "pg.ex_w", "pg.ex_k", "pg.ex_p")
+    before = {name: grid_values(page, name) for name in names}
+    settings = _settings(page)
+    assert settings == {"pg.pad_r": "1", "pg.stride_r": "2", "pg.dil_r": "1", "pg.bias": "0.5",
+                        "mode": "Output Y = X ∗ K + b · 3×4", "picked": "1,2"}
+    sum_line = explanation(page, 1, 2).text_content()
 
     context = new_app_context(browser)  # a fresh browser: no cache, no cookies, no session
     try:
         other = context.new_page()
-        other_canvas = open_playground(other, link)
-        wait_for_trace_close(other, keyed(other, "pg.output"), Y)
-        wait_for_grid_view(other, "pg.ex_k", before["kernel"])
-        wait_for_canvas(other, other_canvas, before["grid"])
-        expect(heading(other, "Kernel K")).to_have_text("Kernel K · 3×3")
-        assert _settings(other) == before["settings"]
-        assert before["settings"] == {"pg.pad_r": "1", "pg.stride_r": "2", "pg.dil_r": "1", "pg.bias": "0.5",
-                                      "pg.cell_i": "1", "pg.cell_j": "2", "mode": "Convolution"}
-        np.testing.assert_array_equal(chart_array(keyed(other, "pg.output")), before["z"])
-        assert other.get_by_test_id("stCode").first.inner_text() == before["code"]
+        other.goto(link)
+        wait_for_grid(other, "pg.output", Y, timeout_ms=APP_COLD_MS)
+        for name, values in before.items():
+            wait_for_grid(other, name, values, atol=0)
+        wait_for_script_end(other)
+        assert _settings(other) == settings
+        expect(explanation(other, 1, 2)).to_have_text(sum_line)
         expect_no_exception(other)
     finally:
         context.close()
+
+
+def test_two_tabs_are_two_sessions(page: Page, app_url: str, tabs: BrowserContext) -> None:
+    open_playground(page, app_url)
+    other = tabs.new_page()
+    try:
+        open_playground(other, app_url)
+        drag(page, "pg.paint", [(0, 2), (0, 5)])
+        drag(other, "pg.paint", [(5, 0), (5, 7)], button="right")
+        mine, theirs = STRIPES.copy(), STRIPES.copy()
+        mine[0, 2:6] = 1.0
+        theirs[5, :] = 0.0
+        wait_for_grid(page, "pg.output", corr2d(mine, EDGE))
+        wait_for_grid(other, "pg.output", corr2d(theirs, EDGE))
+        wait_for_script_end(page)
+        wait_for_script_end(other)
+        np.testing.assert_array_equal(grid_values(page, "pg.paint"), mine)
+        np.testing.assert_array_equal(grid_values(other, "pg.paint"), theirs)
+    finally:
+        other.close()
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -261,8 +446,7 @@ def _png(pixels: np.ndarray) -> bytes:
 
 
 def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
-    canvas = open_playground(page, app_url)
-    output = keyed(page, "pg.output")
+    open_playground(page, app_url)
     # A 12x16 picture of 2x2 blocks: shrunk to the 6x8 grid, each cell is one block's gray.
     levels = np.zeros((6, 8), dtype=np.uint8)
     levels[1:5, 1:3] = 255
@@ -272,19 +456,93 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     page.get_by_test_id("stExpander").filter(has_text="Upload a picture").locator("summary").click()
     uploader = keyed(page, "pg.upload").locator('input[type="file"]')
     uploader.set_input_files(files=[{"name": "blocks.png", "mimeType": "image/png", "buffer": _png(picture)}])
-    wait_for_canvas(page, canvas, levels)
     X = levels / 255.0
-    wait_for_trace_close(page, output, corr2d(X, EDGE))
+    wait_for_grid(page, "pg.paint", X)
+    wait_for_grid(page, "pg.output", corr2d(X, EDGE))
+    colour = cell_pixels(page, "pg.paint")["colour"]
+    np.testing.assert_array_equal(colour[..., 1], levels)  # gray as the picture's own pixels
 
     text_file = {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a picture"}
     uploader.set_input_files(files=[text_file])
-    alert = page.get_by_test_id("stAlert").filter(has_text="notes.txt")
-    expect(alert).to_contain_text("could not read this file as a picture")
+    alert = page.get_by_test_id("stAlert").filter(has_text="notes")
     expect(alert).to_contain_text("Your grid is unchanged")
-    wait_for_canvas(page, canvas, levels)
+    wait_for_grid(page, "pg.paint", X)
 
     # The app still works: Invert flips the grid and the output follows.
-    keyed(page, "pg.tf.invert").get_by_role("button").click()
-    wait_for_canvas(page, canvas, 255 - levels)
-    wait_for_trace_close(page, output, corr2d(1.0 - X, EDGE), atol=1e-12)
+    click_button(page, "pg.tf.invert")
+    wait_for_grid(page, "pg.paint", 1.0 - X, atol=1e-12)
+    wait_for_grid(page, "pg.output", corr2d(1.0 - X, EDGE), atol=1e-12)
+    expect_no_exception(page)
+
+
+def _download(page: Page, key: str) -> bytes:
+    button = keyed(page, key).get_by_role("button")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as info:
+        button.click()
+    path = info.value.path()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_downloads_hold_the_painted_grids_results(page: Page, app_url: str) -> None:
+    open_playground(page, app_url)
+    choose_option(page, "pg.kernel_preset", "Sobel x")
+    wait_for_grid(page, "pg.kedit", SOBEL_X)
+    drag(page, "pg.paint", [(1, 2), (4, 5)])
+    X = STRIPES.copy()
+    X[[1, 2, 3, 4], [2, 3, 4, 5]] = 1.0
+    Y = corr2d(X, SOBEL_X)
+    wait_for_grid(page, "pg.output", Y)
+    wait_for_script_end(page)
+
+    rows = list(csv.reader(io.StringIO(_download(page, "pg.dl_csv").decode())))
+    np.testing.assert_array_equal(np.array(rows, dtype=np.float64), Y)
+
+    png = _download(page, "pg.dl_png")
+    pixels = np.array(Image.open(io.BytesIO(png)).convert("RGB"))
+    block = max(1, 256 // max(Y.shape))
+    assert pixels.shape == (Y.shape[0] * block, Y.shape[1] * block, 3)
+    exported = Image.open(io.BytesIO(to_png(Y, scale=block))).convert("RGB")  # the export's own colouring
+    np.testing.assert_array_equal(pixels, np.array(exported))
+    assert (pixels[::block, ::block][Y == 0] == 247).all()  # 0 is the neutral colour, as on screen
+
+    kernel = json.loads(_download(page, "pg.dl_kernel").decode())
+    assert kernel["mode"] == "correlation"
+    np.testing.assert_array_equal(kernel_from_json(json.dumps(kernel)), SOBEL_X)
+
+    snippet = _download(page, "pg.dl_snippet").decode()
+    namespace: dict = {"print": lambda *args, **kwargs: None}
+    exec(compile(snippet, "convlab_snippet.py", "exec"), namespace)  # the learner runs it as it is
+    np.testing.assert_allclose(namespace["Y"].numpy(), Y, atol=1e-12)
+    expect_no_exception(page)
+
+
+@pytest.mark.xfail(strict=True, reason="app bug: the Output PNG is coloured by images.to_rgb (range "
+                   "±max|Y|), the screen by colour.signed_scale (±nice(max|Y|)): one number, two colours")
+def test_the_png_colours_are_the_screens(page: Page, app_url: str) -> None:
+    # convlab/colour.py: "a colour in a PNG export, a photo and a grid on screen mean the same number".
+    # Box blur on the stripes gives 0, 1/3 and 2/3: the screen's range is ±0.8, the PNG's ±2/3.
+    open_playground(page, app_url)
+    choose_option(page, "pg.kernel_preset", "Box blur")
+    Y = wait_for_grid(page, "pg.output", corr2d(STRIPES, kernel_preset("box_blur")))
+    wait_for_script_end(page)
+    png = _download(page, "pg.dl_png")
+    pixels = np.array(Image.open(io.BytesIO(png)).convert("RGB"))
+    block = max(1, 256 // max(Y.shape))
+    on_screen = cell_pixels(page, "pg.output")["colour"]
+    np.testing.assert_array_equal(on_screen, signed_scale(Y).colours(Y))
+    np.testing.assert_array_equal(pixels[::block, ::block], on_screen)
+
+
+def test_the_playground_path_is_the_playground(page: Page, app_url: str) -> None:
+    # Issue 8: /playground popped up "The page that you have requested does not seem to exist".
+    open_playground(page, f"{app_url}/playground")
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible()
+    expect(page.get_by_text("does not seem to exist")).to_have_count(0)
+    drag(page, "pg.paint", [(0, 2), (0, 3)])
+    X = STRIPES.copy()
+    X[0, 2:4] = 1.0
+    wait_for_grid(page, "pg.output", corr2d(X, EDGE))
+    expect(page.get_by_text("does not seem to exist")).to_have_count(0)
     expect_no_exception(page)

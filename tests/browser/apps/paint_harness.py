@@ -1,60 +1,53 @@
-"""Browser-test harness for the paint grid: paint, read the grid back as text and as a heatmap.
+"""Browser-test and benchmark harness: the paint grid and one view grid of its corr2d, nothing else.
 
+The grid lives in `st.session_state` with a revision counter and a stroke replaces it, as on the
+Playground; the view grid `out` shows `corr2d(grid, [1, −1])` with the Playground's colour scales.
+So it is what a stroke round trip costs the framework and this machine without the Playground's page
+around it (`benchmarks/bench_app.py` times both in one run). One button ("Load preset") replaces the
+grid from Python, as a preset does on the Playground.
+
+Query string: `?n=<side>` (2..64, default 8) sets the grid's size, `?brush=<value>` the brush (default 1).
 Run by hand from the repo root: `PYTHONPATH=. streamlit run tests/browser/apps/paint_harness.py`.
 """
 
-import json
-
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from ui.paint_grid import paint_grid
+from convlab import corr2d
+from convlab.colour import IMAGE, signed_scale
+from ui.grid import paint_grid, view_grid
 
-SIZES = {"8x8": 8, "64x64": 64}
+EDGE = np.array([[1.0, -1.0]])  # the lesson's kernel, the Playground's default
+ss = st.session_state
 
 
-def load_preset() -> None:
+def _query_number(name: str, default: float) -> float:
+    try:
+        value = float(st.query_params.get(name, default))
+    except ValueError:
+        return default
+    return value if np.isfinite(value) else default
+
+
+def _load_preset() -> None:
     """Replace the grid with a checkerboard, as a page does for a preset: new grid, new revision."""
-    n = st.session_state.n
-    st.session_state.grid = (np.indices((n, n)).sum(axis=0) % 2).astype(np.float64)
-    st.session_state.rev += 1
+    n = ss["h.grid"].shape[0]
+    ss["h.grid"] = (np.indices((n, n)).sum(axis=0) % 2).astype(np.float64)
+    ss["h.rev"] += 1
 
 
-def harness() -> None:
-    """Controls in one row, then the grid beside what Python holds."""
-    size_col, preset_col, brush_col, highlight_col = st.columns(4, vertical_alignment="bottom")
-    n = SIZES[size_col.radio("Size", list(SIZES), horizontal=True, key="size")]
-    if st.session_state.get("n") != n:
-        st.session_state.n = n
-        st.session_state.grid = np.zeros((n, n))
-        st.session_state.rev = st.session_state.get("rev", 0) + 1
-    preset_col.button("Load preset", key="preset", on_click=load_preset)
-    brush = brush_col.number_input("Brush", value=1.0, step=0.5, key="brush")
-    highlight = None
-    if highlight_col.checkbox("Highlight a window", key="highlight"):
-        highlight = np.zeros((n, n), dtype=bool)
-        highlight[1:4, 2:5] = True
-    left, right = st.columns(2)
-    with left:
-        grid = paint_grid(
-            st.session_state.grid,
-            key="paint",
-            brush=brush,
-            revision=st.session_state.rev,
-            highlight=highlight,
-        )
-        if grid is not None:
-            st.session_state.grid = grid
-    with right:
-        grid = st.session_state.grid
-        st.write(f"sum = {grid.sum():g}")
-        cells = json.dumps(np.argwhere(grid != 0).tolist(), separators=(",", ":"))
-        st.code(cells, language=None, wrap_lines=True, height=120)
-        if st.checkbox("Heatmap", key="heatmap"):
-            figure = go.Figure(go.Heatmap(z=grid, colorscale="gray", zmin=0, zmax=1, showscale=False))
-            figure.update_layout(height=300, margin=dict(l=0, r=0, t=0, b=0), yaxis_autorange="reversed")
-            st.plotly_chart(figure, key="heatmap_chart")
+if "h.grid" not in ss:
+    side = int(min(max(_query_number("n", 8), 2), 64))
+    ss["h.grid"] = np.zeros((side, side))
+    ss["h.rev"] = 1
 
-
-harness()
+st.button("Load preset", key="h.preset", on_click=_load_preset)
+left, right = st.columns(2)
+with left:
+    painted = paint_grid(ss["h.grid"], key="paint", scale=IMAGE, revision=ss["h.rev"],
+                         brush=_query_number("brush", 1.0), title="X", height=330)
+    if painted is not None:
+        ss["h.grid"] = painted
+with right:
+    Y = corr2d(ss["h.grid"], EDGE)
+    view_grid(Y, key="out", scale=signed_scale(Y), title="Y = corr2d(X, [1, −1])", height=330)
