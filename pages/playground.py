@@ -63,16 +63,32 @@ def _on_upload() -> None:
         return
     name = share.escape_markdown(file.name)
     try:
-        data = file.getvalue()
-        X = load_image(data, (int(ss["pg.rows"]), int(ss["pg.cols"])))
-        photo = load_image(data, None)
+        X = load_image(file.getvalue(), (int(ss["pg.rows"]), int(ss["pg.cols"])))
     except ValueError as exc:
         ss[ws.NOTE] = ("error", f"{name}: {exc}. Your grid is unchanged.")
         return
     # Quantised to 1/255 steps, as the picture's own pixels were, so share links stay short.
     ws.set_input(np.round(X * 255) / 255)
-    # Photo mode works on the same picture at full resolution, kept small (one byte per pixel).
-    ss[ws.PHOTO] = (np.round(photo * 255).astype(np.uint8), name)
+
+
+def _uploaded_photo() -> tuple[np.ndarray, str] | None:
+    """The uploaded picture at full size (longer side ≤ 1024) as uint8 (H, W) and its escaped name.
+
+    Decoded once per uploaded file, when photo mode first needs it, and kept as one byte a pixel.
+    """
+    file = ss.get("pg.upload")
+    if file is None:
+        return None
+    kept = ss.get(ws.PHOTO)
+    if kept is None or kept[0] != file.file_id:
+        name = share.escape_markdown(file.name)
+        try:
+            photo = load_image(file.getvalue(), None)
+        except ValueError as exc:
+            st.error(f"{name}: {exc}.")
+            return None
+        kept = ss[ws.PHOTO] = (file.file_id, np.round(photo * 255).astype(np.uint8), name)
+    return kept[1], kept[2]
 
 
 def _on_kernel_preset() -> None:
@@ -289,7 +305,7 @@ def tools_row() -> None:
 
 def photo_panel(state: share.PlaygroundState) -> None:
     """The current kernel on the uploaded picture (or a built-in scene) at full size, input beside output."""
-    photo, name = ss.get(ws.PHOTO) or (None, None)
+    photo, name = _uploaded_photo() or (None, None)
     if photo is None:
         st.caption("No picture uploaded yet (see “Upload a picture” above): a built-in scene is used.")
         photo, name = _sample_photo(), "built-in scene"

@@ -314,7 +314,7 @@ def test_photo_mode_uses_the_uploaded_picture_and_shows_signed_output():
     img.paste(255, (0, 0, 150, 200))
     at.file_uploader(key="pg.upload").set_value(("half.png", _png(img), "image/png")).run()
     assert not at.exception
-    photo, name = at.session_state["pg.photo_img"]
+    _, photo, name = at.session_state["pg.photo_img"]
     assert photo.shape == (200, 300) and photo.dtype == np.uint8 and name == "half\\.png"
     captions = [i.proto.imgs[0].caption for i in at.get("image")]
     assert any("200×300" in c for c in captions)  # the same picture, at full size

@@ -19,7 +19,7 @@ from ui import share
 
 X_KEY, X_REV, X_SOURCE = "pg.X", "pg.X_rev", "pg.X_source"
 K_KEY, K_REV, K_SOURCE = "pg.K", "pg.K_rev", "pg.K_source"
-PHOTO, PHOTO_ON = "pg.photo_img", "pg.photo"  # (uint8 picture, its escaped name) and photo mode's toggle
+PHOTO, PHOTO_ON = "pg.photo_img", "pg.photo"  # (upload's file id, uint8 picture, escaped name); the toggle
 LIVE = "pg.live"  # {"state", "Y"}: the live workspace's latest numbers, read by downloads made on click
 NOTE = "pg.note"  # (level, text) shown once at the top of the page, e.g. a bad upload
 CELL = ("pg.cell_i", "pg.cell_j")  # the output cell being explained
