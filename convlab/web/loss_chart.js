@@ -43,22 +43,23 @@ function mount(parentElement) {
   readout.className = "lc-readout";
   root.append(legend, canvas, readout);
   parentElement.appendChild(root);
-  // `shown`: how many points of the current run are drawn (fractional while new ones animate in).
+  // `shown`: the epoch the current run is drawn up to (fractional while new epochs animate in).
   const entry = { canvas, data: null, draws: 0, frames: 0, hover: null, shown: 0, anim: null, lastUpdate: 0,
                   runKey: null, raf: 0 };
 
   function visible(r) {
-    // The current run up to `entry.shown` points, the last one part of the way to the next: new
-    // epochs arrive in batches (a few server ticks a second) and are drawn in frame by frame.
-    if (!r.last) return r;
-    const n = Math.min(r.x.length, entry.shown);
-    const whole = Math.floor(n);
+    // The current run up to epoch `entry.shown`, its last point part of the way to the next: new
+    // epochs arrive in batches (a few server ticks a second) and are drawn in frame by frame. By epoch,
+    // not by point, so a long run (thinned to 2000 points) still moves smoothly.
+    if (!r.last || !r.x.length || entry.shown >= r.x[r.x.length - 1]) return r;
+    let whole = 0;
+    while (whole < r.x.length && r.x[whole] <= entry.shown) whole += 1;
     const x = r.x.slice(0, whole);
     const y = r.y.slice(0, whole);
-    const f = n - whole;
-    if (f > 0 && whole > 0 && whole < r.x.length) {
+    if (whole > 0 && whole < r.x.length) {
+      const f = (entry.shown - r.x[whole - 1]) / (r.x[whole] - r.x[whole - 1]);
       const [y0, y1] = [r.y[whole - 1], r.y[whole]];
-      x.push(r.x[whole - 1] + f * (r.x[whole] - r.x[whole - 1]));
+      x.push(entry.shown);
       y.push(entry.data.log && y0 > 0 && y1 > 0 ? y0 * Math.pow(y1 / y0, f) : y0 + f * (y1 - y0));
     }
     return { ...r, x, y };
@@ -251,7 +252,7 @@ function mount(parentElement) {
   entry.update = (data) => {
     const now = performance.now();
     const current = data.runs.length ? data.runs[data.runs.length - 1] : null;
-    const n = current ? current.x.length : 0;
+    const n = current && current.x.length ? current.x[current.x.length - 1] : 0; // the last epoch
     const key = current ? `${data.runs.length}|${current.label}|${data.log}` : "";
     if (entry.data && key === entry.runKey && n > entry.shown) {
       // Spread the new points over about the time until the next batch: smooth at the screen's rate.
