@@ -4,7 +4,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from app_helpers import grids
+from app_helpers import components, grids
 from streamlit.testing.v1 import AppTest
 
 from convlab import corr2d
@@ -215,3 +215,62 @@ def test_earlier_runs_get_distinct_labels():
     at.select_slider(key="tr.lr").set_value(3e-2).run()
     labels = [label for label, _ in at.session_state["tr.earlier"]] + [_run(at).label]
     assert len(labels) == len(set(labels)) == 3
+
+
+def _loss_chart(at: AppTest) -> dict:
+    (chart,) = components(at, "convlab.loss_chart")
+    return chart
+
+
+def test_a_target_loss_stops_the_run_early_and_play_on_a_finished_run_starts_again():
+    at = _train()
+    at.number_input(key="tr.epochs").set_value(1000).run()
+    at.number_input(key="tr.target_loss").set_value(1.0).run()
+    for _ in range(20):
+        at.button(key="tr.step").click().run() if not _run(at).running else None
+        if _run(at).finished:
+            break
+    run = _run(at)
+    assert run.finished and run.losses[-1] <= 1.0 < run.losses[-2]  # stopped at the first epoch under it
+    assert any("reached the target loss" in s.value for s in at.success)
+    assert _loss_chart(at)["target"] == 1.0
+    first = run.losses[0]
+    at.button(key="tr.play").click().run()  # a finished run: Play starts again from the same weights
+    again = _run(at)
+    assert again.running and again.number == run.number + 1 and again.losses[0] == first
+
+
+def test_speed_log_scale_initial_weights_loss_and_input_preset_reach_the_run():
+    at = _train()
+    at.toggle(key="tr.log").set_value(True).run()
+    assert _loss_chart(at)["log"] is True
+    at.select_slider(key="tr.speed").set_value(1000).run()
+    assert at.session_state["tr.speed"] == 1000
+    at.selectbox(key="tr.init").set_value("zeros").run()
+    np.testing.assert_array_equal(_run(at).trainer.initial_weight, [[0.0, 0.0]])
+    at.selectbox(key="tr.loss").set_value("mean").run()
+    at.button(key="tr.step").click().run()
+    X = image_preset("stripes")
+    Y = corr2d(X, np.array([[1.0, -1.0]]))
+    reference = KernelTrainer(X, Y, TrainConfig(init="zeros", loss="mean"))
+    assert _run(at).losses == [reference.step().loss]
+    at.selectbox(key="tr.x_preset").set_value("checkerboard").run()
+    np.testing.assert_array_equal(_run(at).X, image_preset("checkerboard"))
+    assert not at.exception
+
+
+def test_resizing_a_typed_true_kernel_and_the_pages_two_refusals():
+    at = _train()
+    at.radio(key="tr.target").set_value("kernel").run()
+    at.number_input(key="tr.k_rows").set_value(3).run()
+    at.number_input(key="tr.k_cols").set_value(3).run()
+    assert at.session_state["tr.K_true"].shape == (3, 3) and _run(at).config.kernel_shape == (3, 3)
+    at.number_input(key="tr.k_rows").set_value(7).run()  # taller than the 6-row input
+    assert any("larger than the input" in e.value for e in at.error)
+    at.number_input(key="tr.k_rows").set_value(3).run()
+    assert not at.error
+    at.session_state["tr.X"] = np.full((6, 8), 1e39)  # as a painted input could hold
+    at.session_state["tr.X_rev"] += 1
+    at.run()
+    assert any("Can't train with these settings" in e.value for e in at.error)
+    assert not at.exception
