@@ -364,3 +364,17 @@ def test_show_the_code_renders_only_when_open_and_downloads_are_made_on_click():
     buttons = {b.proto.label: b.proto for b in at.get("download_button")}
     assert set(buttons) == {"Output CSV", "Output PNG", "Kernel JSON", "PyTorch snippet"}
     assert all(b.deferred_file_id and b.ignore_rerun for b in buttons.values())  # no rerun, no work per rerun
+
+
+def test_a_state_too_large_for_a_link_says_so_and_keeps_the_last_link_that_fit():
+    at = app()
+    before = {k: at.query_params[k] for k in at.query_params}
+    at.number_input(key="pg.rows").set_value(64).run()
+    at.number_input(key="pg.cols").set_value(64).run()
+    fitting = {k: at.query_params[k] for k in at.query_params}
+    assert fitting != before
+    noise = np.random.default_rng(0).random((64, 64))  # 4096 distinct shades: no short link holds them
+    _paint(at, noise)
+    assert any("too large for a share link" in t for t in texts(at))
+    assert {k: at.query_params[k] for k in at.query_params} == fitting
+    np.testing.assert_array_equal(grids(at)["pg.output"]["values"], corr2d(noise, [[1.0, -1.0]]))
