@@ -4,12 +4,13 @@ Usage: python benchmarks/bench_load.py [--users 10] [--trainers 3] [--seconds 60
 
 One headless Chromium, one browser context (so one Streamlit session) per user, all on loopback.
 Painters (the first users) open the Playground and paint a pattern of their own (a different row
-and length each), erasing and repainting; after every stroke they wait until their output heatmap
-holds `corr2d` of *their* grid, which fails if sessions leaked into each other. Trainers open the
+and length each), erasing and repainting; after every stroke they wait until their output grid
+(`pg.output`, its canvas's `data-values`) holds `corr2d` of *their* grid, which fails if sessions
+leaked into each other. Trainers open the
 Train page and press Step (the epoch must go up by exactly one), Play, Pause and Step again.
 
 Every click or stroke is timed inside the page, from the pointerup (the events' own clock) to the
-moment the expected response is on screen: the heatmap's numbers, or the Epoch/State metric. The
+moment the expected response is on screen: the output grid's numbers, or the Epoch/State metric. The
 target is at most 1 s each. New actions stop after --seconds; the server log must hold no error.
 Note that the ten pages render in the same 2-core machine as the server, so the browser's own
 work is part of every latency here (real users each bring their own CPU).
@@ -35,13 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_app import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    DECODE_FLAT_JS,
     TIMEOUT_MS,
     VIEWPORT,
     Server,
     machine,
     percentile,
 )
+from browser_helpers import FIND_GRID_JS  # bench_app puts tests/browser on the path
 
 from convlab import corr2d
 from convlab.images import image_preset
@@ -52,21 +53,20 @@ STRIPES = image_preset("stripes")
 EDGE = kernel_preset("edge")
 
 # In-page probe: `arm(cond)` starts a measurement at the next pointerup; t1 is set when `cond` holds,
-# checked on DOM mutations and animation frames. cond is {z: [...]} (the Playground's output
-# heatmap holds these numbers) or {metric: label, text: value} (an st.metric shows this value).
+# checked on DOM mutations (the output grid's canvas included: it sits in a shadow root, which the
+# body's observer does not see) and animation frames. cond is {values: [...]} (the Playground's output
+# grid drew these numbers) or {metric: label, text: value} (an st.metric shows this value).
 PROBE_JS = f"""() => {{
-  {DECODE_FLAT_JS};
+  {FIND_GRID_JS};
   const p = window.__probe = {{cond: null, t0: 0, t1: 0, seen: null}};
   const holds = () => {{
     const c = p.cond;
-    if (c.z) {{
-      const gd = document.querySelector('.st-key-pg-output .js-plotly-plot');
-      if (!gd || !gd._fullData || !gd.data || !gd.data[0]) return false;
-      const z = gd.data[0].z;
-      if (z === p.seen) return false;
-      p.seen = z;
-      const got = flat(z);
-      return got.length === c.z.length && got.every((v, i) => Math.abs(v - c.z[i]) < 1e-9);
+    if (c.values) {{
+      const canvas = gridCanvas('pg.output');
+      if (!canvas || canvas.dataset.values === p.seen) return false;
+      p.seen = canvas.dataset.values;
+      const got = JSON.parse(p.seen);
+      return got.length === c.values.length && got.every((v, i) => Math.abs(v - c.values[i]) < 1e-9);
     }}
     for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {{
       const label = m.querySelector('[data-testid="stMetricLabel"]');
@@ -78,9 +78,20 @@ PROBE_JS = f"""() => {{
   const check = () => {{ if (p.cond && p.t0 && !p.t1 && holds()) p.t1 = performance.now(); }};
   window.__arm = (cond) => Object.assign(p, {{cond, t0: 0, t1: 0, seen: null}});
   window.addEventListener('pointerup', (e) => {{ if (p.cond && !p.t0) p.t0 = e.timeStamp; }}, true);
-  new MutationObserver(check).observe(document.body, {{subtree: true, childList: true, attributes: true,
-                                                       characterData: true}});
-  const frame = () => {{ check(); requestAnimationFrame(frame); }};
+  const options = {{subtree: true, childList: true, attributes: true, characterData: true}};
+  new MutationObserver(check).observe(document.body, options);
+  const canvasObserver = new MutationObserver(check);
+  let watched = null;
+  const frame = () => {{
+    const canvas = gridCanvas('pg.output');
+    if (canvas && canvas !== watched) {{
+      canvasObserver.disconnect();
+      canvasObserver.observe(canvas, {{attributes: true, attributeFilter: ['data-values']}});
+      watched = canvas;
+    }}
+    check();
+    requestAnimationFrame(frame);
+  }};
   requestAnimationFrame(frame);
 }}"""
 
@@ -117,7 +128,7 @@ class User:
         ws.on("framereceived", self._received)
 
     def _received(self, payload: bytes | str) -> None:
-        if isinstance(payload, bytes) and len(payload) < 64:  # script_finished frames are tiny
+        if isinstance(payload, bytes) and len(payload) < 512:  # script_finished frames are small
             try:
                 if ForwardMsg.FromString(payload).WhichOneof("type") == "script_finished":
                     self.frames.append((time.monotonic(), "finished"))
@@ -160,31 +171,35 @@ async def wait_idle(page: Page) -> None:
     )
 
 
-async def open_page(page: Page, url: str, chart_key: str, user: User) -> None:
+async def wait_for_grid(page: Page, name: str, timeout_ms: float = TIMEOUT_MS) -> None:
+    """Wait until the grid `name` has drawn its values."""
+    await page.wait_for_function(f"(name) => {{ {FIND_GRID_JS}; return !!gridData(name); }}", arg=name,
+                                 timeout=timeout_ms, polling=100)
+
+
+async def open_page(page: Page, url: str, grid_name: str, user: User) -> None:
     page.on("websocket", user.watch)
     start = time.perf_counter()
     await page.goto(url)
-    await page.wait_for_function(
-        """sel => { const gd = document.querySelector(sel);
-                    return !!gd && !!gd._fullData && gd._fullData.length > 0; }""",
-        arg=f".st-key-{chart_key} .js-plotly-plot",
-        timeout=120_000,
-        polling=100,
-    )
+    await wait_for_grid(page, grid_name, 120_000)
     user.load_ms = (time.perf_counter() - start) * 1000
     await wait_idle(page)
     await page.evaluate(PROBE_JS)
 
 
 async def stroke(page: Page, cells: list[tuple[int, int]], button: str) -> None:
-    """A drag over `cells` of the Playground input grid."""
-    box = await page.locator("canvas.pg-canvas").first.evaluate(
-        """el => { el.scrollIntoView({block: 'center'}); const r = el.getBoundingClientRect();
-                   return {x: r.left, y: r.top, w: r.width, h: r.height, rows: +el.dataset.rows,
-                           cols: +el.dataset.cols}; }"""
+    """A drag over `cells` of the Playground input grid (`pg.paint`, zero padding drawn around it)."""
+    box = await page.evaluate(
+        f"""() => {{ {FIND_GRID_JS};
+          const el = gridCanvas('pg.paint');
+          el.scrollIntoView({{block: 'center'}});
+          const r = el.getBoundingClientRect();
+          const [ph, pw] = (el.dataset.pad || '0,0').split(',').map(Number);
+          return {{x: r.left, y: r.top, w: r.width, h: r.height, rows: +el.dataset.rows + 2 * ph,
+                   cols: +el.dataset.cols + 2 * pw, ph, pw}}; }}"""
     )
-    points = [(box["x"] + (c + 0.5) * box["w"] / box["cols"], box["y"] + (r + 0.5) * box["h"] / box["rows"])
-              for r, c in cells]
+    points = [(box["x"] + (c + box["pw"] + 0.5) * box["w"] / box["cols"],
+               box["y"] + (r + box["ph"] + 0.5) * box["h"] / box["rows"]) for r, c in cells]
     await page.mouse.move(*points[0])
     await page.mouse.down(button=button)
     for x, y in points[1:]:
@@ -197,7 +212,7 @@ async def painter(browser: Browser, url: str, user: User, index: int, start: Sta
     try:
         page = await context.new_page()
         try:
-            await open_page(page, url, "pg-output", user)
+            await open_page(page, url, "pg.output", user)
         except Exception:
             await start.barrier.abort()  # the others must not wait for this one
             raise
@@ -211,7 +226,7 @@ async def painter(browser: Browser, url: str, user: User, index: int, start: Sta
             grid[row, 2 : 2 + length] = 1.0 if paint else 0.0
             want = corr2d(grid, EDGE).ravel().tolist()
             cells = [(row, 2), (row, 1 + length)]
-            await timed(page, user, "paint" if paint else "erase", {"z": want},
+            await timed(page, user, "paint" if paint else "erase", {"values": want},
                         lambda cells=cells, paint=paint: stroke(page, cells, "left" if paint else "right"))
             await wait_idle(page)
             cycle += 1
@@ -232,7 +247,7 @@ async def trainer(browser: Browser, url: str, user: User, start: Start) -> None:
     try:
         page = await context.new_page()
         try:
-            await open_page(page, f"{url}/train", "tr-landscape", user)
+            await open_page(page, f"{url}/train", "tr.pred", user)
         except Exception:
             await start.barrier.abort()
             raise
@@ -281,13 +296,13 @@ async def run(args: argparse.Namespace) -> tuple[list[User], dict]:
     info: dict = {"machine": machine()}
     users = [User(f"user {k + 1}", "trainer" if k >= args.users - args.trainers else "painter")
              for k in range(args.users)]
-    with Server(name="load") as server:
+    with Server("streamlit_app.py", "bench-load") as server:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             warm = await browser.new_context(viewport=VIEWPORT)  # the server's first run imports torch
             page = await warm.new_page()
             await page.goto(server.url)
-            await page.wait_for_selector(".st-key-pg-output .js-plotly-plot", timeout=120_000)
+            await wait_for_grid(page, "pg.output", 120_000)
             await warm.close()
             info["rss_before_mb"] = server.rss_mb()
             stop, peaks = asyncio.Event(), {}
