@@ -383,11 +383,17 @@ def test_share_link_restores_the_whole_state_in_a_fresh_browser(
     set_number(page, "pg.pad_r", 1)
     set_number(page, "pg.stride_r", 2)
     set_number(page, "pg.bias", 0.5)
+    K = kernel_preset("sobel_y")
+    # The settings are in (and the input has its padded border) before the stroke starts on it.
+    wait_for_grid(page, "pg.output", conv2d(STRIPES, K, padding=1, stride=2) + 0.5)
+    wait_for_grid_attr(page, "pg.paint", "pad", "1,1")
+    wait_for_script_end(page)
     drag(page, "pg.paint", [(0, 0), (0, 7)], button="right")
     X = STRIPES.copy()
     X[0, :] = 0.0
-    K = kernel_preset("sobel_y")
     Y = conv2d(X, K, padding=1, stride=2) + 0.5
+    wait_for_acknowledged(page, "pg.paint")
+    wait_for_grid(page, "pg.paint", X)
     wait_for_grid(page, "pg.output", Y)
     click_cell(page, "pg.output", 1, 2)
     expect(page.get_by_text("Explain Y[1, 2]")).to_be_visible()
@@ -489,6 +495,7 @@ def test_downloads_hold_the_painted_grids_results(page: Page, app_url: str) -> N
     open_playground(page, app_url)
     choose_option(page, "pg.kernel_preset", "Sobel x")
     wait_for_grid(page, "pg.kedit", SOBEL_X)
+    wait_for_script_end(page)
     drag(page, "pg.paint", [(1, 2), (4, 5)])
     X = STRIPES.copy()
     X[[1, 2, 3, 4], [2, 3, 4, 5]] = 1.0

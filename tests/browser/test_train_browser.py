@@ -213,6 +213,7 @@ def test_a_painted_target_is_learned_from(page: Page, app_url: str) -> None:
     keyed(page, "tr.target").get_by_text("A target output I paint").click()
     Y = wait_for_grid(page, "tr.paint_y")
     wait_for_grid(page, "tr.target_fig", Y)
+    wait_for_script_end(page)
     drag(page, "tr.paint_y", [(0, 0), (0, Y.shape[1] - 1)])  # brush 1 paints the top row
     Y = Y.copy()
     Y[0, :] = 1.0
