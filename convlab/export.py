@@ -15,8 +15,8 @@ from numbers import Real
 import numpy as np
 from PIL import Image
 
+from convlab.colour import IMAGE, signed_scale
 from convlab.grids import as_grid, describe
-from convlab.images import to_rgb
 from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import IntPair, output_shape
 
@@ -57,10 +57,12 @@ def to_csv(Y: np.ndarray) -> str:
 
 
 def to_png(Z: np.ndarray, *, diverging: bool = True, scale: int = 1) -> bytes:
-    """(H, W) -> PNG bytes, (H*scale, W*scale) pixels coloured by `to_rgb`: a scale x scale block per cell."""
+    """(H, W) -> PNG bytes, (H*scale, W*scale) pixels: a scale x scale block per cell, coloured exactly as
+    the grid on screen (`convlab.colour`: `signed_scale(Z)`, or grayscale on 0..1 when not diverging)."""
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
         raise ValueError(f"scale must be a whole number of pixels per cell, 1 or more, got {describe(scale)}")
-    rgb = to_rgb(Z, diverging=diverging)
+    Z = as_grid(Z, "the grid")
+    rgb = (signed_scale(Z) if diverging else IMAGE).colours(Z)
     H, W = rgb.shape[0] * scale, rgb.shape[1] * scale
     if max(H, W) > MAX_PNG_SIDE:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""Exports: exact CSV, PNG matching to_rgb, kernel JSON round trips, and PyTorch snippets that run."""
+"""Exports: exact CSV, PNG coloured as the screen, kernel JSON round trips, PyTorch snippets that run."""
 
 import ast
 import contextlib
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from convlab.colour import IMAGE, NEUTRAL, signed_scale
 from convlab.export import MAX_PNG_SIDE, kernel_from_json, kernel_to_json, pytorch_snippet, to_csv, to_png
-from convlab.images import image_preset, to_rgb
+from convlab.images import image_preset
 from convlab.kernels import KERNELS, kernel_preset
 from convlab.ops import conv2d, corr2d
 
@@ -53,19 +54,24 @@ def _decode(data: bytes) -> np.ndarray:
         return np.asarray(img)
 
 
-def test_png_is_to_rgb_scaled_up_in_flat_blocks():
-    Y = corr2d(image_preset("stripes"), kernel_preset("edge"))  # 6x7
+def test_png_is_the_screens_colours_scaled_up_in_flat_blocks():
+    Y = corr2d(image_preset("stripes"), kernel_preset("edge"))  # 6x7, values -1, 0, 1
     pixels = _decode(to_png(Y, scale=32))
     assert pixels.shape == (6 * 32, 7 * 32, 3)
-    np.testing.assert_array_equal(pixels[::32, ::32], to_rgb(Y))
-    np.testing.assert_array_equal(pixels[32:64, 32:64], np.broadcast_to(to_rgb(Y)[1, 1], (32, 32, 3)))
-    np.testing.assert_array_equal(_decode(to_png(Y)), to_rgb(Y))
+    screen = signed_scale(Y).colours(Y)  # what the output grid shows
+    np.testing.assert_array_equal(pixels[::32, ::32], screen)
+    np.testing.assert_array_equal(pixels[32:64, 32:64], np.broadcast_to(screen[1, 1], (32, 32, 3)))
+    np.testing.assert_array_equal(_decode(to_png(Y)), screen)
+    # Hand-checked: 0 is the neutral white, +1 the darkest red, -1 the darkest blue (range ±1).
+    assert tuple(screen[0, 0]) == NEUTRAL
+    assert tuple(screen[0, 1]) == (103, 0, 31) and tuple(screen[0, 5]) == (5, 48, 97)
 
 
-def test_png_grayscale():
-    X = image_preset("gradient", (3, 5))
+def test_png_grayscale_is_fixed_on_zero_to_one():
+    X = image_preset("gradient", (3, 5)) * 0.5  # 0..0.5: mid-gray at most, never stretched to white
     pixels = _decode(to_png(X, diverging=False, scale=2))
-    np.testing.assert_array_equal(pixels[::2, ::2], to_rgb(X, diverging=False))
+    np.testing.assert_array_equal(pixels[::2, ::2], IMAGE.colours(X))
+    assert pixels.max() == 128 and pixels.min() == 0
 
 
 def test_png_refusals():
