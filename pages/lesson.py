@@ -20,17 +20,17 @@ LESSON_X = np.arange(9.0).reshape(3, 3)
 LESSON_K = np.array([[0.0, 1.0], [2.0, 3.0]])
 
 
-def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44, shared: bool = False,
+def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44, shared: tuple[str, ...] = (),
            images: tuple[str, ...] = ()) -> None:
     """Show grids side by side with their values written in, cells of one size.
 
     Grids titled in `images` are pictures: grayscale, 1 white and 0 black as in the lesson. Every other
-    grid is numbers on the signed scale (0 white); with `shared`, those share one colour range, as grids
-    that are compared must.
+    grid is numbers on the signed scale (0 white); the grids titled in `shared` are compared, so they
+    share one colour range.
     """
-    together = signed_scale(*(A for title, A in named if title not in images))
+    together = signed_scale(*(A for title, A in named if title in shared))
     for col, (title, A) in zip(st.columns(len(named)), named, strict=True):
-        scale = IMAGE if title in images else together if shared else signed_scale(A)
+        scale = IMAGE if title in images else together if title in shared else signed_scale(A)
         with col:
             view_grid(A, key=f"{key}.{title}", scale=scale, title=title, max_cell=cell,
                       height=cell * A.shape[0], legend=True)
@@ -67,7 +67,7 @@ def step_convolution() -> None:
     flipped = LESSON_K[::-1, ::-1].copy()
     st.markdown("In symbols: `conv2d(X, K) = corr2d(X, flip(K))`, where `flip` turns `K` by 180°.")
     _grids(("K flipped", flipped), ("corr2d(X, K)", corr2d(LESSON_X, LESSON_K)),
-           ("conv2d(X, K)", conv2d(LESSON_X, LESSON_K)), key="l2", shared=True)
+           ("conv2d(X, K)", conv2d(LESSON_X, LESSON_K)), key="l2", shared=("corr2d(X, K)", "conv2d(X, K)"))
     _open_playground(share.PlaygroundState(X=LESSON_X, K=LESSON_K, mode="convolution"), "l2.open")
 
 
@@ -96,7 +96,7 @@ def step_transposed() -> None:
                 "of `X.T` nothing changes, so every output is 0:")
     K_t = kernel_preset("edge_t")
     _grids(("corr2d(X.T, K)", Y), ("K.T = [[1], [−1]]", K_t), ("corr2d(X.T, K.T)", corr2d(X, K_t)),
-           key="l4b", cell=30, shared=True)
+           key="l4b", cell=30, shared=("corr2d(X.T, K)", "corr2d(X.T, K.T)"))
     st.markdown("The transposed kernel `[[1], [−1]]` compares each cell with the one *below*: it finds "
                 "the horizontal edges.")
     _open_playground(share.PlaygroundState(X=X, K=K_t), "l4.open")
@@ -124,7 +124,7 @@ def step_learning() -> None:
     left.code("\n".join(f"epoch {i + 1}, loss {loss:.3f}" for i, loss in enumerate(losses)), language=None)
     with right:
         _grids(("initial", initial), ("learned", final), ("target [1, −1]", kernel_preset("edge")),
-               key="l5", shared=True)
+               key="l5", shared=("initial", "learned", "target [1, −1]"))
     st.markdown(f"Learned `[{final[0, 0]:.4f}, {final[0, 1]:.4f}]` — close to `[1, −1]`. The lesson printed "
                 "`[0.9524, −1.0302]` from its own random start (loss 14.700 → 0.144); with a different "
                 "start the path differs but the loss falls every epoch the same way.")

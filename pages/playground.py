@@ -138,7 +138,7 @@ def settings_row() -> None:
     _pair_input(stride, "Stride", ws.STRIDE, share.STRIDE, "How far the kernel moves between output cells.")
     _pair_input(dil, "Dilation", ws.DIL, share.DILATION, "Spacing between the kernel's taps (1 = touching).")
     bias.number_input("Bias", step=0.1, format="%g", key=ws.BIAS, help="Added to every output cell.", **KEEP)
-    separate.toggle("Separate ↕ and ↔", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
+    separate.toggle("Per axis", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
                     help="Set padding, stride and dilation separately for rows (↕) and columns (↔).")
 
 
@@ -160,7 +160,7 @@ def setup_row(columns: list) -> None:
     rows.number_input("Rows", *share.KERNEL_SIDES, step=1, key="pg.krows", on_change=_on_kernel_size)
     cols.number_input("Cols", *share.KERNEL_SIDES, step=1, key="pg.kcols", on_change=_on_kernel_size,
                       help="Columns of the kernel")
-    brush, eraser, _ = columns[2].columns([2, 2, 3], vertical_alignment="bottom")
+    brush, eraser, _ = columns[2].columns([2, 2, 1], vertical_alignment="bottom")
     brush.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush", min_value=-1e6,
                        max_value=1e6, help="Dragging on the input (or the kernel) paints this value.", **KEEP)
     eraser.toggle("Eraser", key="pg.eraser", help="Paint zeros (right-drag erases too).", **KEEP)

@@ -54,6 +54,7 @@ def test_the_lessons_grids_speak_one_colour_language():
             assert scale["lo"] == -scale["hi"] and scale["stops"][5] == list(NEUTRAL), key
     # Grids that are compared share one range: correlation with convolution, learned with the target.
     assert g["l2.corr2d(X, K)"]["scale"] == g["l2.conv2d(X, K)"]["scale"]
+    assert g["l2.K flipped"]["scale"]["hi"] == 3  # the kernel is not compared with the outputs: its own range
     assert g["l5.initial"]["scale"] == g["l5.learned"]["scale"] == g["l5.target [1, −1]"]["scale"]
     np.testing.assert_array_equal(g["l1.Y = corr2d(X, K)"]["values"], [[19, 25], [37, 43]])
 

@@ -525,8 +525,6 @@ def test_downloads_hold_the_painted_grids_results(page: Page, app_url: str) -> N
     expect_no_exception(page)
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: the Output PNG is coloured by images.to_rgb (range "
-                   "±max|Y|), the screen by colour.signed_scale (±nice(max|Y|)): one number, two colours")
 def test_the_png_colours_are_the_screens(page: Page, app_url: str) -> None:
     # convlab/colour.py: "a colour in a PNG export, a photo and a grid on screen mean the same number".
     # Box blur on the stripes gives 0, 1/3 and 2/3: the screen's range is ±0.8, the PNG's ±2/3.
