@@ -378,11 +378,14 @@ def playground() -> None:
     slot = st.container()  # always there, so a note does not shift (and remount) everything below it
     if note:
         getattr(slot, note[0])(note[1])
-    with st.container(key="pg_settings"):  # a phone packs these three to a row (streamlit_app.py's CSS)
-        settings_row()
-    with st.container(key="pg_setup"):
-        setup_row(st.columns([5, 4, 9], gap="small"))
+    # The grids are sent before the widgets above them (their places are kept), so the browser fetches
+    # the grid component's code while the widgets are still arriving. A phone packs these rows (app.css).
+    settings, setup = st.container(key="pg_settings"), st.container(key="pg_setup")
     workspace()
+    with settings:
+        settings_row()
+    with setup:
+        setup_row(st.columns([5, 4, 9], gap="small"))
     tools_row()
     if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
                  **KEEP):
