@@ -155,6 +155,9 @@ function mountGrid(host) {
     keyboard: false, // show the focus ring: the last interaction was a key
     cell: 0,
     dpr: 1,
+    width: 0, // the root's width, from the ResizeObserver
+    family: "", // the font family, read once
+    legendKey: null,
     editing: null, // [row, col] while the number editor is open
     keyTimer: null,
     pickTimer: null,
@@ -180,7 +183,9 @@ function mountGrid(host) {
     const [ph, pw] = padOf();
     const rows = s.rows + 2 * ph;
     const cols = s.cols + 2 * pw;
-    const width = root.clientWidth || d.maxHeight;
+    // The width comes from the ResizeObserver: reading clientWidth here would force a layout of the
+    // whole page for every grid of every update.
+    const width = s.width || (s.width = root.clientWidth) || d.maxHeight; // read once, at mount
     const cell = Math.max(2, Math.floor(Math.min(width / cols, d.maxHeight / rows, d.maxCell ?? 72)));
     const dpr = window.devicePixelRatio || 1;
     if (cell === s.cell && dpr === s.dpr && canvas.width === Math.round(cell * cols * dpr)
@@ -293,7 +298,7 @@ function mountGrid(host) {
     const { rows, cols, cell, grid } = s;
     const [ph, pw] = padOf();
     const decimals = d.decimals ?? 2;
-    const family = getComputedStyle(root).fontFamily || "sans-serif";
+    const family = s.family || (s.family = getComputedStyle(root).fontFamily || "sans-serif");
     const texts = Array.from(grid, (v) => cellText(v, decimals));
     const longest = Math.max(1, ...texts.map((t) => t.length));
     const size = Math.floor(Math.min(d.maxFont || 22, cell * 0.45, (cell * 0.9) / (0.6 * longest)));
@@ -437,6 +442,9 @@ function mountGrid(host) {
 
   function showLegend() {
     const d = s.data;
+    const key = d.legend === false ? "" : `${d.scale.kind}|${d.scale.lo}|${d.scale.hi}`;
+    if (key === s.legendKey) return; // rebuilt only when the scale changes
+    s.legendKey = key;
     legend.replaceChildren();
     if (d.legend === false) return;
     const sc = d.scale;
@@ -739,14 +747,14 @@ function mountGrid(host) {
   canvas.addEventListener("pointerleave", onPointerLeave);
   canvas.addEventListener("contextmenu", (ev) => ev.preventDefault());
 
-  let lastWidth = -1;
-  const resizeObserver = new ResizeObserver(() => {
+  const resizeObserver = new ResizeObserver((entries) => {
     if (!root.isConnected) {
       teardown();
       return;
     }
-    if (root.clientWidth === lastWidth || !s.data) return;
-    lastWidth = root.clientWidth;
+    const width = Math.floor(entries[entries.length - 1].contentRect.width);
+    if (width === s.width || !s.data) return;
+    s.width = width;
     layout();
     draw();
   });
@@ -773,7 +781,7 @@ function mountGrid(host) {
     }
     // Otherwise Python has not seen our latest stroke yet: keep the local grid.
     if (data.picked && !s.keyboard && data.mode === "view") s.focus = data.picked.slice();
-    title.textContent = data.title || "";
+    if (title.textContent !== (data.title || "")) title.textContent = data.title || "";
     title.hidden = !data.title;
     root.dataset.mode = data.mode;
     root.dataset.name = data.name || "";
