@@ -386,11 +386,12 @@ def playground() -> None:
         settings_row()
     with setup:
         setup_row(st.columns([5, 4, 9], gap="small"))
-    tools_row()
-    if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
-                 **KEEP):
-        photo_panel(ws.current())
-    export_panel()
+    with st.container(key="pg_more"):  # on a phone, after the settings (app.css): the grids come first
+        tools_row()
+        if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
+                     **KEEP):
+            photo_panel(ws.current())
+        export_panel()
 
 
 playground()
