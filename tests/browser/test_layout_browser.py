@@ -14,6 +14,7 @@ from browser_helpers import (
     ARTIFACTS,
     call_failed,
     expect_no_exception,
+    grid_canvas,
     grid_caption,
     horizontal_overflow,
     new_app_context,
@@ -84,6 +85,21 @@ def test_page_fits_the_screen(
         f"the {name} page's main block scrolls sideways by {overflow['main']} px"
     )
     assert not overflow["outside"], f"on the {name} page these stick out of the screen: {overflow['outside']}"
+    if name == "playground":
+        # Issue 8: the output and the picked cell's explanation are on the first screen on a laptop; on a
+        # phone the grids come first, the output within the first screen and a half (it was ~2,000 px).
+        page.evaluate("window.scrollTo(0, 0)")
+        viewport = page.viewport_size
+        assert viewport is not None
+        output = grid_canvas(page, "pg.output").bounding_box()
+        assert output is not None
+        if kind == "desktop":
+            explanation = grid_canvas(page, "pg.ex_p").bounding_box()
+            assert explanation is not None
+            assert output["y"] + output["height"] <= viewport["height"]
+            assert explanation["y"] + explanation["height"] <= viewport["height"]
+        else:
+            assert output["y"] < 1.2 * viewport["height"], f"the output starts {output['y']:.0f} px down"
     if kind == "phone" and name == "playground":
         # Issue 8: a touch screen has no right button, so the hint names the Eraser toggle instead.
         expect(grid_caption(page, "pg.paint")).to_contain_text("the Eraser toggle erases")
