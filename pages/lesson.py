@@ -10,7 +10,7 @@ from convlab.kernels import kernel_preset
 from convlab.training import KernelTrainer, TrainConfig
 from ui import share
 from ui import workspace as ws
-from ui.grid import view_grid
+from ui.grid import grid_group, panel, view_data
 from ui.state import require_entry_script
 from ui.widgets import show_source
 
@@ -22,18 +22,20 @@ LESSON_K = np.array([[0.0, 1.0], [2.0, 3.0]])
 
 def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44, shared: tuple[str, ...] = (),
            images: tuple[str, ...] = ()) -> None:
-    """Show grids side by side with their values written in, cells of one size.
+    """Show grids side by side (one grid group, one element) with their values written in, cells of one size.
 
     Grids titled in `images` are pictures: grayscale, 1 white and 0 black as in the lesson. Every other
     grid is numbers on the signed scale (0 white); the grids titled in `shared` are compared, so they
     share one colour range.
     """
     together = signed_scale(*(A for title, A in named if title in shared))
-    for col, (title, A) in zip(st.columns(len(named)), named, strict=True):
+    panels = []
+    for title, A in named:
         scale = IMAGE if title in images else together if title in shared else signed_scale(A)
-        with col:
-            view_grid(A, key=f"{key}.{title}", scale=scale, title=title, max_cell=cell,
-                      height=cell * A.shape[0], legend=True)
+        grid = view_data(A, name=f"{key}.{title}", scale=scale, title=title, max_cell=cell,
+                         height=cell * A.shape[0])
+        panels.append(panel(title, [grid]))
+    grid_group(key, panels)
 
 
 def _open_playground(state: share.PlaygroundState, key: str) -> None:

@@ -13,7 +13,7 @@ from convlab.kernels import KERNELS, kernel_preset
 from convlab.training import TrainConfig, make_target
 from ui import share
 from ui import training_session as ts
-from ui.grid import edit_grid, paint_grid, view_grid
+from ui.grid import edit_grid, grid_group, paint_grid, panel, view_data
 from ui.loss_chart import loss_chart
 from ui.state import default, require_entry_script
 
@@ -204,16 +204,19 @@ def _draw_progress(run: ts.Run) -> None:
                   height=300, wrap_lines=True)
 
 
-def _grid(values: np.ndarray, **kwargs) -> None:
-    """A view grid, or a note when the numbers are not finite (a run that blew up)."""
-    if np.isfinite(values).all():
-        view_grid(values, **kwargs)
-    else:
-        st.caption(f"**{kwargs.get('title', '')}**: not finite (the run diverged)")
+def _panel(name: str, title: str, values: np.ndarray | None, *, weight: float = 1.0,
+           lines: tuple[str, ...] = (), **options) -> dict:
+    """One panel of the live grids: the grid, or a note when its numbers are not finite (a diverged run)."""
+    if values is None:
+        return panel(name, [], lines=lines, weight=weight)
+    if not np.isfinite(values).all():
+        return panel(name, [], title=title, error="not finite: the run diverged", weight=weight)
+    return panel(name, [view_data(values, name=name, title=title, **options)], lines=lines, weight=weight)
 
 
 def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
-    """The goal beside the progress: true kernel, learned kernel, gradient; target, prediction.
+    """The goal beside the progress, as one grid group: true kernel, learned kernel, gradient; target,
+    prediction.
 
     Compared grids share one colour range (true with learned, target with prediction), so a colour
     means the same number in both; 0 is white in every one of them.
@@ -221,29 +224,23 @@ def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
     W = run.trainer.weight
     Y_hat = run.trainer.predict()
     kernels = signed_scale(W, *([K_true] if K_true is not None else []))
-    answer, learned, grad = st.columns(3)
-    with answer:
-        if K_true is not None:
-            _grid(K_true, key="tr.answer", scale=kernels, decimals=3, height=150, title="true kernel")
-        else:
-            st.caption("The true kernel is hidden: turn on “Reveal the hidden kernel” to compare it with the "
-                       "learned one." if ss.get("tr.target") == "preset" else
-                       "A painted target has no true kernel: the learned one is the best fit.")
-    with learned:
-        _grid(W, key="tr.learned", scale=kernels, title="learned kernel", decimals=3, height=150)
-        if run.config.bias:
-            st.caption(f"bias = {run.trainer.bias:.4g}")
-    with grad:
-        if run.steps:
-            G = run.steps[-1].grad
-            _grid(G, key="tr.grad", scale=signed_scale(G), title="gradient of the last update", decimals=3,
-                  height=150)
     outputs = signed_scale(run.Y, *([Y_hat] if np.isfinite(Y_hat).all() else []))
-    target, pred = st.columns(2)
-    with target:
-        _grid(run.Y, key="tr.target_fig", scale=outputs, title="target Y", height=240)
-    with pred:
-        _grid(Y_hat, key="tr.pred", scale=outputs, title="prediction Ŷ", height=240)
+    small = {"decimals": 3, "height": 150}
+    hidden = ("The true kernel is hidden: turn on “Reveal the hidden kernel” to compare it with the learned "
+              "one." if ss.get("tr.target") == "preset" else
+              "A painted target has no true kernel: the learned one is the best fit.")
+    grad = run.steps[-1].grad if run.steps else None
+    panels = [
+        _panel("tr.answer", "true kernel", K_true, scale=kernels, **small) if K_true is not None
+        else _panel("tr.answer", "", None, lines=(hidden,)),
+        _panel("tr.learned", "learned kernel", W, scale=kernels, **small,
+               lines=(f"bias = {run.trainer.bias:.4g}",) if run.config.bias else ()),
+        _panel("tr.grad", "gradient of the last update", grad, scale=signed_scale(grad), **small)
+        if grad is not None else _panel("tr.grad", "", None, lines=("The gradient appears after a step.",)),
+        _panel("tr.target_fig", "target Y", run.Y, scale=outputs, height=240, weight=1.5),
+        _panel("tr.pred", "prediction Ŷ", Y_hat, scale=outputs, height=240, weight=1.5),
+    ]
+    grid_group("tr.live", panels)
 
 
 def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:

@@ -4,7 +4,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from app_helpers import components, grids
+from app_helpers import components, grids, lines
 from streamlit.testing.v1 import AppTest
 
 from convlab import corr2d
@@ -178,7 +178,7 @@ def test_a_finished_run_says_finished_and_a_divergent_one_agrees_with_its_printo
 def test_the_hidden_kernel_is_hidden_until_revealed_and_compared_grids_share_a_range():
     at = _train()
     assert "tr.answer" not in grids(at)
-    assert any("hidden" in c.value for c in at.caption)
+    assert any("hidden" in line for line in lines(at, "tr.answer"))
     at.toggle(key="tr.reveal").set_value(True).run()
     g = grids(at)
     np.testing.assert_array_equal(g["tr.answer"]["values"], [[1.0, -1.0]])
