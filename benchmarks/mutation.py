@@ -52,20 +52,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MUTATE = ["convlab/*.py", "ui/share.py", "ui/widgets.py"]
 # Lines never mutated (regular expressions, searched in every mutated file): Streamlit rendering calls.
 DO_NOT_MUTATE_LINES = [r"\bst\.code\("]
-UNIT_TESTS = [
-    "tests/test_ops.py",
-    "tests/test_images.py",
-    "tests/test_uploads.py",
-    "tests/test_training.py",
-    "tests/test_layers.py",
-    "tests/test_export.py",
-    "tests/test_kernels.py",
-    "tests/test_colour.py",
-    "tests/test_figures.py",
-    "tests/test_grid.py",
-    "tests/test_share.py",
-    "tests/test_fuzz_core.py",
-]
+# Every unit test file, including the ones added to kill mutants (tests/test_*_mutants.py).
+UNIT_TESTS = sorted(
+    f"tests/{p.name}" for p in (ROOT / "tests").glob("test_*.py")
+    if not p.name.startswith("test_app_") and p.name != "test_package.py"
+)
 APP_TESTS = ["tests/test_app_lesson.py", "tests/test_app_playground.py", "tests/test_app_train.py"]
 
 CONFTEST = '''"""Written by benchmarks/mutation.py in its work copy: deterministic hypothesis, no shrink."""
@@ -123,7 +114,8 @@ def run_mutmut(workdir: Path, max_children: int, globs: list[str], log: Path) ->
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
     env.pop("PYTHONPATH", None)
     cmd = ["mutmut", "run", "--max-children", str(max_children), *globs]
-    print("$ (cd", workdir, "&&", " ".join(cmd), ")", flush=True)
+    shown = cmd if len(globs) <= 5 else [*cmd[:4], f"<{len(globs)} mutant names>"]
+    print("$ (cd", workdir, "&&", " ".join(shown), ")", flush=True)
     start = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.run(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
@@ -157,11 +149,28 @@ def function_spans(source: str) -> dict[str, tuple[int, int]]:
     return spans
 
 
+def mutant_diff(workdir: Path, name: str, source_path: str) -> str:
+    """The unified diff of one mutant against its function, as `mutmut show` prints it."""
+    try:  # in-process: `mutmut show` per survivor would start a new interpreter each time
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        cwd = os.getcwd()
+        os.chdir(workdir)
+        try:
+            return get_diff_for_mutant(name, path=Path(source_path))
+        finally:
+            os.chdir(cwd)
+    except Exception:  # another mutmut version: fall back to its command line
+        cmd = ["mutmut", "show", name]
+        proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False)
+        return proc.stdout
+
+
 def describe_mutant(workdir: Path, name: str, source_path: str) -> tuple[int | None, str]:
     """(line in the original file, the change as '- old / + new') for one mutant."""
-    proc = subprocess.run(["mutmut", "show", name], cwd=workdir, capture_output=True, text=True, check=False)
-    removed = [ln[1:] for ln in proc.stdout.splitlines() if ln.startswith("-") and not ln.startswith("---")]
-    added = [ln[1:] for ln in proc.stdout.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    diff = mutant_diff(workdir, name, source_path)
+    removed = [ln[1:] for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    added = [ln[1:] for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
     change = " / ".join([*(f"- {r.strip()}" for r in removed), *(f"+ {a.strip()}" for a in added)])
     original = (ROOT / source_path).read_text()
     function = name.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]
@@ -226,7 +235,8 @@ def main() -> None:
     parser.add_argument("--app-tests", action="store_true", help="also run the AppTest files (slow)")
     parser.add_argument("--report-only", action="store_true", help="report the last run in --workdir")
     parser.add_argument("--rerun-survivors", action="store_true",
-                        help="with --workdir: test again only the mutants that survived the last run")
+                        help="with --workdir: test again only the mutants that survived the last run or had "
+                             "no tests (after adding tests)")
     parser.add_argument("--json", type=Path, help="also write the scores and survivors as JSON")
     parser.add_argument("globs", nargs="*", help="only these mutants, e.g. 'convlab.ops.*'")
     args = parser.parse_args()
@@ -239,11 +249,15 @@ def main() -> None:
     if not args.report_only:
         tests = UNIT_TESTS + (APP_TESTS if args.app_tests else [])
         prepare(workdir, tests)
+        names = args.globs
         if args.rerun_survivors:
             # mutmut keeps a finished mutant's result unless the mutant is named on the command line.
-            args.globs = [name for codes in read_results(workdir).values()
-                          for name, code in codes.items() if OUTCOME.get(code) == SURVIVED] or args.globs
-        elapsed = run_mutmut(workdir, args.max_children, args.globs, workdir / "mutmut.log")
+            wanted = re.compile("|".join(re.escape(g).replace(r"\*", ".*") for g in args.globs or ["*"]))
+            names = [name for codes in read_results(workdir).values()
+                     for name, code in codes.items()
+                     if OUTCOME.get(code) in (SURVIVED, NO_TESTS) and wanted.fullmatch(name)]
+        if names or not args.rerun_survivors:
+            elapsed = run_mutmut(workdir, args.max_children, names, workdir / "mutmut.log")
     results = read_results(workdir)
     if not results:
         sys.exit(f"no mutmut results in {workdir}/mutants")

@@ -2,12 +2,24 @@
 size words, the per-axis settings in messages, the share-link text helpers and the kernel checks
 could change without a test noticing)."""
 
+import base64
+import zlib
+
 import numpy as np
 import pytest
 
 from convlab import Conv2D, corr2d
 from convlab.kernels import KernelPreset, kernel_preset
-from ui.share import PlaygroundState, encode_state, escape_markdown, link_length
+from ui.share import (
+    PlaygroundState,
+    ShareLinkError,
+    decode_grid,
+    decode_state,
+    encode_grid,
+    encode_state,
+    escape_markdown,
+    link_length,
+)
 
 X8 = np.ones((8, 8))
 K3 = np.ones((3, 3))
@@ -88,3 +100,53 @@ def test_conv2d_kernel_sides_must_each_be_one_or_more():
         Conv2D((3, 0))
     with pytest.raises(ValueError, match=r"got 'big'$"):
         Conv2D("big")
+
+
+def _link(**extra):
+    return {"x": encode_grid(np.ones((6, 8))), "k": encode_grid(np.ones((1, 2))), **extra}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "ok"),
+    [
+        ("p", "8", True), ("p", "9", False), ("p", "0,8", True), ("p", "8,9", False), ("p", "9,0", False),
+        ("s", "1,8", True), ("s", "1,9", False), ("s", "9,1", False), ("s", "0,1", False),
+        ("d", "8", True), ("d", "8,9", False),
+    ],
+)
+def test_link_settings_accept_exactly_their_widgets_range(field, text, ok):
+    if ok:
+        decode_state(_link(**{field: text}))
+    else:
+        with pytest.raises(ShareLinkError, match=r"must be one or two whole numbers from [01] to 8$"):
+            decode_state(_link(**{field: text}))
+
+
+def test_a_link_bias_may_be_written_in_up_to_32_characters():
+    assert decode_state(_link(b="0." + "0" * 29 + "5")).bias == 5e-30  # 32 characters
+    with pytest.raises(ShareLinkError, match=r"^the link's bias is not a number$"):
+        decode_state(_link(b="0." + "0" * 30 + "5"))  # 33 characters
+    with pytest.raises(ShareLinkError, match=r"^the link's bias is not a finite number$"):
+        decode_state(_link(b="inf"))
+
+
+def test_a_palette_index_past_the_palette_is_damage_not_a_crash():
+    def packed(payload: bytes) -> str:
+        return base64.urlsafe_b64encode(zlib.compress(payload)).decode().rstrip("=")
+
+    one = np.array([1.5]).tobytes()
+    # A 1-colour palette (byte 0 means 1 colour) and cells naming colour 0: fine.
+    assert decode_grid("1x2." + packed(b"P\x00" + one + bytes([0, 0]))).tolist() == [[1.5, 1.5]]
+    # Colour 1 does not exist.
+    with pytest.raises(ShareLinkError, match=r"^the grid in the link is damaged"):
+        decode_grid("1x2." + packed(b"P\x00" + one + bytes([0, 1])))
+    # A raw grid of one cell.
+    assert decode_grid("1x1." + packed(b"R" + np.array([-2.25]).tobytes())).tolist() == [[-2.25]]
+    with pytest.raises(ShareLinkError, match=r"^the grid in the link is 1x2, outside the 3 to 64 rows and "
+                                             r"columns the Playground's grids can have$"):
+        decode_grid("1x2." + packed(b"P\x00" + one + bytes([0, 0])), min_side=3)
+    with pytest.raises(ShareLinkError, match=r"beyond ±1,000,000, more than the Playground lets you paint or "
+                                             r"type$"):
+        decode_grid("1x1." + packed(b"R" + np.array([2e6]).tobytes()))
+    with pytest.raises(ShareLinkError, match=r"perhaps the link was cut short when it was copied\)$"):
+        decode_grid(5)
