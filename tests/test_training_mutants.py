@@ -1,10 +1,22 @@
 """Training helpers against numbers worked out by hand (mutation testing found the landscape's
 default span, its size limits and the names in refusals could change without a test noticing)."""
 
+import re
+
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
-from convlab.training import least_squares_kernel, loss_landscape
+from convlab.training import (
+    KernelTrainer,
+    TrainConfig,
+    TrainingDiverged,
+    least_squares_kernel,
+    loss_landscape,
+    make_target,
+    train_kernel,
+)
 
 # X = [1, 2, 3] with the kernel (2, 0) gives Y = [2*1 + 0*2, 2*2 + 0*3] = [2, 4]; the patch matrix
 # [[1, 2], [2, 3]] is invertible, so the least-squares kernel is exactly (2, 0).
@@ -62,3 +74,86 @@ def test_refusals_name_the_input_and_the_target(function):
         function(np.ones(3), Y, *args)
     with pytest.raises(ValueError, match=r"^the target must be a 2-D grid"):
         function(X, np.ones(2), *args)
+
+
+def _lesson():
+    X = np.ones((6, 8))
+    X[:, 2:6] = 0
+    return X, X[:, :-1] - X[:, 1:]  # the lesson's edge map under K = [[1, -1]], by hand
+
+
+def _autograd_limit(X, Y, *, mean: bool) -> float:
+    """2 / λmax of the loss's Hessian over (w1, w2), by autograd: an independent reference."""
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+
+    def loss(w):
+        err = (F.conv2d(Xt[None, None], w.reshape(1, 1, 1, 2))[0, 0] - Yt) ** 2
+        return err.mean() if mean else err.sum()
+
+    hessian = torch.autograd.functional.hessian(loss, torch.zeros(2, dtype=torch.float64))
+    return 2 / torch.linalg.eigvalsh(hessian).max().item()
+
+
+def test_the_advice_for_the_mean_loss_divides_the_hessian_by_the_cell_count():
+    X, Y = _lesson()
+    limit = _autograd_limit(X, Y, mean=True)
+    assert limit == pytest.approx(_autograd_limit(X, Y, mean=False) * Y.size)  # 42 cells: 42x larger
+    with pytest.raises(TrainingDiverged) as info:
+        list(train_kernel(X, Y, TrainConfig(lr=3 * limit, loss="mean", epochs=1000)))
+    assert info.value.stable_below == pytest.approx(limit, rel=1e-9)
+    assert f"smaller than {limit:.3g}" in str(info.value)
+
+
+def test_adam_has_no_learning_rate_limit_so_the_advice_is_ten_times_smaller():
+    X, Y = _lesson()
+    with pytest.raises(TrainingDiverged) as info:
+        # Each Adam step moves a weight by about lr: at 1e37 the predictions' squares overflow float32.
+        trainer = KernelTrainer(X, Y, TrainConfig(optimizer="adam", lr=1e37, epochs=100))
+        while True:
+            trainer.step()
+    assert info.value.stable_below is None
+    assert "try 1e+36 (10x smaller)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bias": "x"}, "the bias must be a finite number, got 'x'"),
+        ({"noise": -1}, "the noise must be a finite number, 0 or more, got -1"),
+        ({"noise": float("inf")}, "the noise must be a finite number, 0 or more, got inf"),
+        ({"seed": -1}, "the seed must be a whole number, 0 or more, got -1"),
+        ({"seed": 1.5}, "the seed must be a whole number, 0 or more, got 1.5"),
+    ],
+)
+def test_make_target_refusals_say_what_was_passed(kwargs, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_target(np.ones((3, 3)), np.ones((1, 1)), **kwargs)
+
+
+def test_make_target_names_the_input_and_the_kernel():
+    with pytest.raises(ValueError, match=r"^the input must be a 2-D grid"):
+        make_target(np.ones(3), np.ones((1, 1)))
+    with pytest.raises(ValueError, match=r"^the kernel must be a 2-D grid"):
+        make_target(np.ones((3, 3)), np.ones(1))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs must be a whole number from 1 to 100000, got 0"),
+        ({"seed": 2**63}, "the seed must be a whole number, 0 or more, got 9223372036854775808"),
+        ({"lr": 0}, "the learning rate must be a positive number, got 0"),
+        ({"bias": 2}, "bias must be True or False, got 2"),
+        ({"kernel_shape": (1, 2, 3)},
+         "the kernel shape must be two whole numbers from 1 to 7 (rows, columns), got (1, 2, 3)"),
+    ],
+)
+def test_train_config_refusals_say_what_was_passed(kwargs, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        TrainConfig(**kwargs)
+
+
+def test_train_config_boundaries_are_accepted():
+    assert TrainConfig(epochs=1).epochs == 1
+    assert TrainConfig(seed=2**63 - 1).seed == 2**63 - 1
+    assert TrainConfig(bias=np.bool_(True)).bias is True
