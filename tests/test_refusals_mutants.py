@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from convlab import Conv2D, corr2d
+from convlab.grids import as_grid, describe
 from convlab.kernels import KernelPreset, kernel_preset
 from ui.share import (
     PlaygroundState,
@@ -150,3 +151,43 @@ def test_a_palette_index_past_the_palette_is_damage_not_a_crash():
         decode_grid("1x1." + packed(b"R" + np.array([2e6]).tobytes()))
     with pytest.raises(ShareLinkError, match=r"perhaps the link was cut short when it was copied\)$"):
         decode_grid(5)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("a" * 40, "'" + "a" * 40 + "'"),  # up to 40 characters: whole
+        ("a" * 41, "'" + "a" * 40 + "'..."),  # longer: cut at 40 with an ellipsis
+        ((1,), "(1,)"),  # a one-element tuple keeps its comma
+        ((1, 2), "(1, 2)"),
+        ([1, 2], "[1, 2]"),
+        ((1, 2, 3, 4), "(1, 2, 3, 4)"),
+        ((1, 2, 3, 4, 5), "a tuple"),  # longer sequences are named, not listed
+        ({}, "a dict"),
+        (None, "None"),
+        (2**64 - 1, "18446744073709551615"),  # 64 bits: every digit
+        (2**64, "about 10^19"),  # beyond: its size
+        (-(2**64), "-about 10^19"),
+    ],
+)
+def test_describe_writes_values_for_messages(value, text):
+    assert describe(value) == text
+
+
+def test_grid_refusals_say_the_shape_and_the_reason():
+    with pytest.raises(ValueError, match=r"^X is empty \(shape 0x3\)$"):
+        as_grid(np.ones((0, 3)), "X")
+    with pytest.raises(ValueError, match=r"^X must hold real numbers, got dtype <U1$"):
+        as_grid(np.array([["a"]]), "X")
+    expected = r"^X contains NaN or infinity \(first at row 1, column 0\): every cell needs a finite number$"
+    with pytest.raises(ValueError, match=expected):
+        as_grid(np.array([[1.0], [np.inf]]), "X")
+    for dtype in (np.bool_, np.int8, np.uint16, np.float32):
+        assert as_grid(np.ones((1, 1), dtype=dtype), "X").dtype == np.float64
+
+
+def test_big_endian_and_integer_inputs_compute_like_native_floats():
+    X = np.arange(9.0).reshape(3, 3)
+    # By hand: 2x2 sums of [[0,1,2],[3,4,5],[6,7,8]] are 8, 12, 20, 24.
+    for A in (X.astype(">f8"), X.astype(">f4"), X.astype(np.int64), X.astype(np.uint8)):
+        np.testing.assert_array_equal(corr2d(A, np.ones((2, 2))), [[8.0, 12.0], [20.0, 24.0]])
