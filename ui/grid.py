@@ -362,9 +362,16 @@ def panel(
             "lines": text, "error": error}
 
 
-def grid_group(key: str, panels: Sequence[dict]) -> None:
-    """Draw panels of grids as one element (one rerun message for all of them)."""
-    _send(key, {"panels": list(panels)}, on_stroke_change=_noop, on_pick_change=_noop)
+def grid_group(key: str, panels: Sequence[dict], *, link: str | None = None) -> None:
+    """Draw panels of grids as one element (one rerun message for all of them).
+
+    `link`: a query string the browser puts in the address bar (replacing the history entry), so a
+    fragment's run keeps the share link current without Streamlit re-rendering the page for it.
+    """
+    data = {"panels": list(panels)}
+    if link is not None:
+        data["link"] = link
+    _send(key, data, on_stroke_change=_noop, on_pick_change=_noop)
 
 
 def _event_seq(previous: object, state_name: str, name: str | None) -> int:

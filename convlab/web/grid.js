@@ -924,6 +924,10 @@ export default function (component) {
     }
     entry.setStateValue = setStateValue;
     reconcile(entry.el, data.panels, entry.panels, () => createPanel(entry), (panel, p) => updatePanel(entry, panel, p));
+    if (data.link != null && window.location.search !== `?${data.link}`) {
+      // The share link of a fragment's run: the address bar follows without a page re-render.
+      window.history.replaceState(window.history.state, "", `${window.location.pathname}?${data.link}`);
+    }
   } else {
     if (!entry) {
       entry = mountGrid(parentElement);
