@@ -67,3 +67,10 @@ def test_a_photos_robust_range_falls_back_to_the_maximum_when_most_cells_are_zer
     assert robust_signed_scale(np.array([[np.nan]])).hi == 1.0  # nothing finite: ±1
     assert robust_signed_scale(np.array([-7, 1, 2], dtype=np.int64)).hi == 8.0  # ints, |-7| -> 8
     assert signed_scale(np.array([[-7, 1]], dtype=np.int8)).hi == 8.0
+
+
+def test_a_range_past_1e300_is_capped_at_1e300():
+    # nice_limit would round 1e305 to 1e305; the scale stops at 1e300 so that lo - hi stays finite.
+    assert signed_scale(np.array([[1e305]])).hi == 1e300
+    assert signed_scale(np.array([[-1e308, 1.0]])).lo == -1e300
+    assert signed_scale(np.array([[3e299]])).hi == 3e299
