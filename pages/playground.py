@@ -27,6 +27,7 @@ TRANSFORMS = {
     "invert": "Invert",
     "clear": "Clear",
 }
+KERNEL_EDITS = {"flip": "Flip ↻180°", "transpose": "Transpose"}
 LESSON_SHAPED = ("stripes", "counting")  # presets that are the lesson's own grids keep the lesson's size
 GRID_HEIGHT = 330  # px: the input, kernel, output and explanation fit the first screen at 1280x800
 WORK = "pg.work"  # the live workspace's grid group
@@ -296,17 +297,29 @@ def _explain_panel(state: share.PlaygroundState, e: CellExplanation) -> dict:
                  title=f"Explain Y[{e.i}, {e.j}]: its receptive field, outlined on X, times K, summed")
 
 
+def _on_input_edit() -> None:
+    op, ss["pg.edit_x"] = ss.get("pg.edit_x"), None  # an action, not a choice: ready for the next one
+    if op is not None:
+        _on_transform(op)
+
+
+def _on_kernel_edit() -> None:
+    op, ss["pg.edit_k"] = ss.get("pg.edit_k"), None
+    if op is not None:
+        _on_kernel_op(op)
+
+
 def tools_row() -> None:
-    """Edits of the whole input and the kernel, and uploads: each replaces a grid, so each reruns the page."""
+    """Edits of the whole input and the kernel, and uploads: each replaces a grid, so each reruns the page.
+
+    Two rows of pills rather than eight buttons: every element of the page is re-rendered by the browser
+    after each stroke, so the page keeps few of them.
+    """
     left, right = st.columns([3, 2], gap="medium")
-    ops = left.columns(len(TRANSFORMS))
-    for col, (op, label) in zip(ops, TRANSFORMS.items(), strict=True):
-        col.button(label, key=f"pg.tf.{op}", on_click=_on_transform, args=(op,), width="stretch",
-                   help=f"{label} the input")
-    flip, transpose = right.columns(2)
-    flip.button("Flip K ↻180°", key="pg.kflip", on_click=_on_kernel_op, args=("flip",), width="stretch")
-    transpose.button("Transpose K", key="pg.ktranspose", on_click=_on_kernel_op, args=("transpose",),
-                     width="stretch")
+    left.pills("Edit the input X", list(TRANSFORMS), format_func=TRANSFORMS.get, key="pg.edit_x",
+               on_change=_on_input_edit)
+    right.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",
+                on_change=_on_kernel_edit)
     with st.expander("Upload a picture"):
         st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns "
                          "first for more detail); Photo mode below uses it at full size.", key="pg.upload",

@@ -183,7 +183,7 @@ def test_brush_value_and_eraser_reach_the_grid():
 def test_transforms_change_the_input(op):
     at = app()
     before = _X(at).copy()
-    at.button(key=f"pg.tf.{op}").click().run()
+    at.pills(key="pg.edit_x").set_value(op).run()
     expected = {
         "transpose": before.T, "flip_lr": before[:, ::-1], "flip_ud": before[::-1],
         "rotate": np.rot90(before, -1), "invert": 1 - before, "clear": np.zeros_like(before),
@@ -192,11 +192,11 @@ def test_transforms_change_the_input(op):
     assert not at.exception
 
 
-@pytest.mark.parametrize(("button", "expected"),
-                         [("pg.kflip", [[-1.0, 1.0]]), ("pg.ktranspose", [[1.0], [-1.0]])])
-def test_kernel_flip_and_transpose(button, expected):
+@pytest.mark.parametrize(("op", "expected"), [("flip", [[-1.0, 1.0]]), ("transpose", [[1.0], [-1.0]])])
+def test_kernel_flip_and_transpose(op, expected):
     at = app()
-    at.button(key=button).click().run()
+    at.pills(key="pg.edit_k").set_value(op).run()
+    assert at.pills(key="pg.edit_k").value is None  # an action: ready for the next one
     np.testing.assert_array_equal(_K(at), expected)
     shape = (at.number_input(key="pg.krows").value, at.number_input(key="pg.kcols").value)
     assert shape == np.shape(expected)
@@ -204,7 +204,7 @@ def test_kernel_flip_and_transpose(button, expected):
 
 def test_the_transposed_stripes_give_zeros_and_convolution_uses_the_flipped_kernel():
     at = app()
-    at.button(key="pg.tf.transpose").click().run()
+    at.pills(key="pg.edit_x").set_value("transpose").run()
     g = grids(at)
     assert g["pg.output"]["title"].endswith("8×5") and not g["pg.output"]["values"].any()
     at.segmented_control(key="pg.mode").set_value("convolution").run()
@@ -212,7 +212,7 @@ def test_the_transposed_stripes_give_zeros_and_convolution_uses_the_flipped_kern
     np.testing.assert_array_equal(g["pg.kflipped"]["values"], [[-1.0, 1.0]])
     assert g["pg.output"]["title"].startswith("Output Y = X ∗ K")
     assert any("watch the convolution follow" in t for t in texts(at))  # the subtitle names the mode
-    at.button(key="pg.tf.transpose").click().run()
+    at.pills(key="pg.edit_x").set_value("transpose").run()
     _pick(at, (0, 1))
     # Convolution flips [1, -1] to [-1, 1]: the white-to-black edge now reads -1.
     assert _explanation(at)[1] == "= −1"

@@ -20,7 +20,6 @@ from browser_helpers import (
     APP_COLD_MS,
     cell_pixels,
     choose_option,
-    click_button,
     click_cell,
     drag,
     expect_no_exception,
@@ -475,7 +474,7 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     wait_for_grid(page, "pg.paint", X)
 
     # The app still works: Invert flips the grid and the output follows.
-    click_button(page, "pg.tf.invert")
+    keyed(page, "pg.edit_x").get_by_role("radio", name="Invert").click()
     wait_for_grid(page, "pg.paint", 1.0 - X, atol=1e-12)
     wait_for_grid(page, "pg.output", corr2d(1.0 - X, EDGE), atol=1e-12)
     expect_no_exception(page)
