@@ -58,7 +58,8 @@ class Scale:
         """(...) values -> (...) positions in 0..1 along the scale (clipped at the ends)."""
         Z = np.asarray(Z, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            t = (Z - self.lo) / (self.hi - self.lo)
+            # Signed: 0.5 + Z / (2 hi), written so that a range as wide as float64 itself never overflows.
+            t = 0.5 + 0.5 * (Z / self.hi) if self.kind == "signed" else (Z - self.lo) / (self.hi - self.lo)
         return np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)
 
     def colours(self, Z: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import ExifTags, Image
 
+from convlab.colour import IMAGE, Scale, signed_scale
 from convlab.grids import as_grid, describe
 
 __all__ = [
@@ -524,42 +525,6 @@ def resize_grid(X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 # --------------------------------------------------------------------------------------- colours
 
-# Plotly's "RdBu_r" colour scale (plotly.colors.get_colorscale("RdBu_r")): blue for negative,
-# near-white at 0, red for positive. Heatmaps use the same name, so pictures and charts agree.
-_RDBU_R = np.array(
-    [
-        (5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (247, 247, 247),
-        (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43), (103, 0, 31),
-    ],
-    dtype=np.float64,
-)
-# 255 levels: an odd count puts 0 exactly on the middle colour, and it fits a Pillow palette (256
-# entries), whose C lookup is ~3x faster than any numpy gather. A step is at most ~3 RGB units.
-_LEVELS = 255
-# Plotly interpolates linearly in RGB between evenly spaced stops and rounds; so does this table.
-_DIVERGING_LUT = np.stack(
-    [np.interp(np.linspace(0, 1, _LEVELS), np.linspace(0, 1, len(_RDBU_R)), chan) for chan in _RDBU_R.T],
-    axis=1,
-).round().astype(np.uint8)
-_DIVERGING_PALETTE = _DIVERGING_LUT.tobytes() + bytes(3)  # pad to Pillow's 256 entries
-
-
-def _levels(Z: np.ndarray, lo: float, scale: float, top: int) -> np.ndarray:
-    """(H, W) -> (H, W) uint8 level round((Z - lo) * scale), clipped to 0..top."""
-    # float32 halves the memory traffic and is plenty to pick one of 256 levels, as long as the
-    # grid's range fits in it; astronomically wide or narrow ranges take the float64 road.
-    dtype = np.float32 if 1e-30 < scale < 1e30 else np.float64
-    index = np.empty(Z.shape, dtype=dtype)
-    # Subtract in float64 (the ufunc casts only its output), so 1000.0..1000.5 keeps its detail.
-    # Values far beyond ±vmax may overflow to infinity: the clip below turns them into end colours.
-    with np.errstate(over="ignore"):
-        np.subtract(Z, lo, out=index, casting="same_kind")
-    index *= dtype(scale)
-    index += dtype(0.5)  # then truncation rounds to the nearest level
-    np.clip(index, 0, top, out=index)
-    return index.astype(np.uint8)
-
-
 def _positive_number(value: object) -> bool:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         return False
@@ -567,36 +532,25 @@ def _positive_number(value: object) -> bool:
 
 
 def to_rgb(Z: np.ndarray, *, diverging: bool = True, vmax: float | None = None) -> np.ndarray:
-    """Colour a grid: (H, W) -> (H, W, 3) uint8.
+    """Colour a grid as every ConvLab grid is coloured (`convlab.colour`): (H, W) -> (H, W, 3) uint8.
 
-    diverging: plotly's RdBu reversed, centred on 0: -vmax blue (5, 48, 97), 0 near-white
-    (247, 247, 247), +vmax dark red (103, 0, 31); beyond ±vmax the end colours. vmax defaults to
-    max |Z| (an all-zero grid is all white). Not diverging: grayscale from min (black) to max
-    (white), vmax unused; a constant grid shows its own brightness, clipped to [0, 1].
-    About 5-8 ms for 1024x1024 on the project's 2-core machine (Pillow does the palette lookup).
+    diverging: the signed scale centred on 0: -vmax darkest blue (5, 48, 97), 0 the neutral near-white
+    (247, 247, 247), +vmax darkest red (103, 0, 31), beyond ±vmax the end colours. vmax defaults to the
+    grids' own range, `signed_scale(Z)`: max |Z| rounded up to a round number (all zeros: ±1). Not
+    diverging: an image, grayscale on the fixed range 0..1 (0 black, 1 white, beyond it clipped), vmax
+    unused.
     """
     Z = as_grid(Z, "the grid", finite=False)
-    lo, hi = float(Z.min()), float(Z.max())
-    if not (np.isfinite(lo) and np.isfinite(hi)):  # min/max propagate NaN, so this covers every cell
+    if not (np.isfinite(Z.min()) and np.isfinite(Z.max())):  # min/max propagate NaN: this covers every cell
         raise ValueError("the grid contains NaN or infinity: every cell needs a finite number to be coloured")
     if not diverging:
-        if hi == lo:
-            return np.full((*Z.shape, 3), round(min(max(lo, 0.0), 1.0) * 255), dtype=np.uint8)
-        if not np.isfinite(hi - lo):  # a range wider than float64 itself: halving keeps every level
-            Z, lo, hi = Z / 2, lo / 2, hi / 2
-        return np.array(Image.fromarray(_levels(Z, lo, 255 / (hi - lo), 255)).convert("RGB"))
+        return IMAGE.colours(Z)
     if vmax is None:
-        vmax = max(hi, -lo)
-        if vmax == 0:
-            return np.broadcast_to(_DIVERGING_LUT[_LEVELS // 2], (*Z.shape, 3)).copy()
-    elif not _positive_number(vmax):
+        return signed_scale(Z).colours(Z)
+    if not _positive_number(vmax):
         raise ValueError(
             f"vmax must be a positive number (the value shown darkest red), got {describe(vmax)}"
         )
     # A whole number beyond float64 (10**400) colours every cell white, as the largest float does.
-    vmax = float(min(int(vmax), sys.float_info.max)) if isinstance(vmax, (int, np.integer)) else float(vmax)
-    # [-vmax, vmax] -> levels 0.._LEVELS - 1, with 0 on the middle one.
-    half = (_LEVELS - 1) / 2
-    palette = Image.fromarray(_levels(Z, -vmax, half / vmax, _LEVELS - 1))
-    palette.putpalette(_DIVERGING_PALETTE)
-    return np.array(palette.convert("RGB"))
+    top = float(min(int(vmax), sys.float_info.max)) if isinstance(vmax, (int, np.integer)) else float(vmax)
+    return Scale("signed", -top, top).colours(Z)

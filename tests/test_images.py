@@ -2,6 +2,7 @@
 
 import io
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from convlab import images
+from convlab.colour import IMAGE, signed_scale
 from convlab.images import (
     IMAGES,
     MAX_PIXELS,
@@ -388,20 +390,21 @@ def test_diverging_colours_match_plotlys_rdbu_reversed_scale():
 def test_colours_never_break_on_extreme_numbers():
     huge = np.array([[-1.7e308, 0.0, 1.7e308]])
     assert [tuple(c) for c in to_rgb(huge)[0]] == [BLUE, WHITE, RED]
-    assert to_rgb(huge, diverging=False)[0, :, 0].tolist() == [0, 128, 255]
+    assert to_rgb(huge, diverging=False)[0, :, 0].tolist() == [0, 0, 255]  # an image: clipped to 0..1
     assert [tuple(c) for c in to_rgb(np.array([[-1e39, 1e39]]), vmax=1.0)[0]] == [BLUE, RED]
-    assert to_rgb(np.array([[1e-300, 2e-300, 3e-300]]), diverging=False)[0, :, 0].tolist() == [0, 127, 255]
+    widest = np.array([[-sys.float_info.max, 0.0, sys.float_info.max]])  # a range as wide as float64
+    assert [tuple(c) for c in to_rgb(widest, vmax=sys.float_info.max)[0]] == [BLUE, WHITE, RED]
+    assert to_rgb(np.array([[1e-300, 2e-300, 3e-300]]), diverging=False)[0, :, 0].tolist() == [0, 0, 0]
 
 
 def test_diverging_is_all_white_for_an_all_zero_grid():
     assert (to_rgb(np.zeros((3, 4))) == WHITE).all()
 
 
-def test_grayscale_runs_from_min_black_to_max_white():
-    rgb = to_rgb(np.array([[-3.0, -1.0, 1.0]]), diverging=False)
-    assert rgb[0].tolist() == [[0, 0, 0], [128, 128, 128], [255, 255, 255]]
-    fine = to_rgb(np.array([[1000.0, 1000.25, 1000.5]]), diverging=False)  # detail far from 0 survives
-    assert fine[0, :, 0].tolist() == [0, 128, 255]
+def test_grayscale_is_an_image_on_the_fixed_range_zero_to_one():
+    # As the input grid shows a picture: never stretched to the grid's own min and max.
+    rgb = to_rgb(np.array([[-3.0, 0.0, 0.25, 1.0, 1000.5]]), diverging=False)
+    assert rgb[0].tolist() == [[0, 0, 0], [0, 0, 0], [64, 64, 64], [255, 255, 255], [255, 255, 255]]
 
 
 def test_grayscale_of_a_constant_grid_is_its_own_brightness():
@@ -422,27 +425,24 @@ def test_to_rgb_refusals():
         to_rgb(np.ones((2, 2, 3)))
 
 
-def test_to_rgb_colours_a_1024_photo_like_the_reference():
-    # Its speed is measured in benchmarks; here, that the fast path (float32 levels) gives plotly's colours.
+def test_to_rgb_colours_a_1024_photo_as_the_grids_do():
     Z = np.random.default_rng(0).standard_normal((1024, 1024))
-    rgb = to_rgb(Z)
-    vmax = np.abs(Z).max()
-    levels = np.clip(np.floor((Z + vmax) * (127 / vmax) + 0.5), 0, 254).astype(int)
+    scale = signed_scale(Z)  # max |Z| rounded up to a round number, as the output grid would show it
+    np.testing.assert_array_equal(to_rgb(Z), scale.colours(Z))
+    np.testing.assert_array_equal(to_rgb(Z, diverging=False), IMAGE.colours(Z))
+    # And against plotly's RdBu_r at the same positions (plotly interpolates linearly in RGB too).
     sample = (slice(0, None, 97), slice(0, None, 89))
-    # Within one level (about 3 RGB units): float32 may round a level's edge the other way.
-    np.testing.assert_allclose(rgb[sample], _reference_lut()[levels[sample]], atol=3)
-    gray = to_rgb(Z, diverging=False)
-    expected = np.floor((Z - Z.min()) * (255 / (Z.max() - Z.min())) + 0.5).astype(np.uint8)
-    assert np.abs(gray[..., 0].astype(int) - expected).max() <= 1  # float32 rounding at level edges
+    positions = np.clip(0.5 + Z[sample] / (2 * scale.hi), 0, 1)
+    reference = _reference_colours(positions)
+    np.testing.assert_allclose(to_rgb(Z)[sample], reference, atol=1)
 
 
-def _reference_lut() -> np.ndarray:
-    """(255, 3): plotly's RdBu_r at 255 evenly spaced positions, interpolated in RGB as plotly does."""
+def _reference_colours(positions: np.ndarray) -> np.ndarray:
+    """(..., 3): plotly's RdBu_r at these positions in 0..1, interpolated in RGB as plotly does."""
     scale = plotly.colors.get_colorscale("RdBu_r")
     stops = [position for position, _ in scale]
     rgb = np.array([[int(v) for v in colour[4:-1].split(",")] for _, colour in scale], dtype=float)
-    positions = np.linspace(0, 1, 255)
-    return np.stack([np.interp(positions, stops, rgb[:, c]) for c in range(3)], axis=1).round()
+    return np.stack([np.interp(positions, stops, rgb[:, c]) for c in range(3)], axis=-1).round()
 
 
 def test_to_rgb_refuses_a_vmax_that_is_not_a_number_in_words():
