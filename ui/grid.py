@@ -41,7 +41,6 @@ STROKE, PICK = "stroke", "pick"  # the component's state values
 APPTEST_INSTANCE = "apptest"  # the instance id `inject_stroke` and `inject_pick` write
 
 
-
 @functools.cache
 def _component() -> Callable[..., Any]:
     """The registered component. Registered on first use: Streamlit finds the files through the installed
