@@ -201,8 +201,10 @@ function mountGrid(host) {
   }
 
   function colourOf(v) {
+    // The same arithmetic as convlab.colour.Scale.position, to the last bit, so a colour on screen and
+    // in a PNG export round alike.
     const sc = s.data.scale;
-    return colourAt(sc.stops, (v - sc.lo) / (sc.hi - sc.lo));
+    return colourAt(sc.stops, sc.kind === "signed" ? 0.5 + 0.5 * (v / sc.hi) : (v - sc.lo) / (sc.hi - sc.lo));
   }
 
   function draw() {
