@@ -31,7 +31,6 @@ KERNEL_EDITS = {"flip": "Flip ↻180°", "transpose": "Transpose"}
 LESSON_SHAPED = ("stripes", "counting")  # presets that are the lesson's own grids keep the lesson's size
 GRID_HEIGHT = 330  # px: the input, kernel, output and explanation fit the first screen at 1280x800
 WORK = "pg.work"  # the live workspace's grid group
-FULL_RUN = "_pg.full_run"  # set by a run of the whole page, so the fragment can tell its own runs apart
 
 
 # ------------------------------------------------------------------------------------- callbacks
@@ -219,13 +218,10 @@ def workspace() -> None:
     if e is not None:
         panels.append(_explain_panel(state, e))
     link = ws.share_link(state)
-    # The address bar is always a share link. A full run writes it through Streamlit; a stroke (a run of
-    # this fragment alone) hands it to the grid group, which replaces it in the address bar itself:
-    # Streamlit's own way re-renders the whole page, ~10 ms of every stroke on screen.
-    full_run = ss.pop(FULL_RUN, False)
-    if link is not None and full_run:
-        ws.sync_link(link)
-    grid_group(WORK, panels, link=None if link is None or full_run else urlencode(link))
+    # The address bar is always a share link, which the grid group writes (replacing the history entry):
+    # through Streamlit's query params every change would re-render the whole page and add a history
+    # entry, so Back would step through edits instead of leaving the page.
+    grid_group(WORK, panels, link=None if link is None else urlencode(link))
     if e is not None and not np.isclose(e.value, Y[state.cell]):
         st.error(f"Internal check failed: the output shows {Y[state.cell]:g}.")
     ws.remember(state, Y)
@@ -404,7 +400,6 @@ def playground() -> None:
     # The grids are sent before the widgets above them (their places are kept), so the browser fetches
     # the grid component's code while the widgets are still arriving. A phone packs these rows (app.css).
     settings, setup = st.container(key="pg_settings"), st.container(key="pg_setup")
-    ss[FULL_RUN] = True
     workspace()
     with settings:
         settings_row()

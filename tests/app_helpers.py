@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -51,6 +52,14 @@ def grids(at: AppTest) -> dict[str, dict]:
 def panels(at: AppTest) -> dict[str, dict]:
     """Every panel of every grid group on the page: its name -> its data (title, grids, lines, error)."""
     return {p["name"]: p for data in _grid_components(at) for p in data.get("panels", [])}
+
+
+def link(at: AppTest) -> dict[str, str] | None:
+    """The share link the Playground's grid group writes into the address bar, as query parameters."""
+    for data in _grid_components(at):
+        if "link" in data:
+            return dict(parse_qsl(data["link"]))
+    return None
 
 
 def lines(at: AppTest, panel: str) -> list[str]:

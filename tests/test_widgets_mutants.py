@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from convlab import explain_cell
-from ui.widgets import app_icon, explain_lines, number_text
+from ui.widgets import app_icon, cell_text, explain_lines
 
 
 @pytest.mark.parametrize(
@@ -40,12 +40,12 @@ from ui.widgets import app_icon, explain_lines, number_text
     ],
 )
 def test_number_text_writes_numbers_as_the_grids_do(value, decimals, text):
-    assert number_text(value, decimals) == text
+    assert cell_text(value, decimals) == text
 
 
 def test_number_text_defaults_to_two_decimals():
-    assert number_text(3.14159) == "3.14"
-    assert number_text(-2.71828) == "−2.72"
+    assert cell_text(3.14159) == "3.14"
+    assert cell_text(-2.71828) == "−2.72"
 
 
 def lesson_cell(**kw):

@@ -364,8 +364,8 @@ def panel(
 def grid_group(key: str, panels: Sequence[dict], *, link: str | None = None) -> None:
     """Draw panels of grids as one element (one rerun message for all of them).
 
-    `link`: a query string the browser puts in the address bar (replacing the history entry), so a
-    fragment's run keeps the share link current without Streamlit re-rendering the page for it.
+    `link`: a query string the browser puts in the address bar, replacing the history entry (Streamlit's
+    query params would add one per change and re-render the whole page).
     """
     data = {"panels": list(panels)}
     if link is not None:

@@ -15,8 +15,9 @@ from convlab.colour import signed_scale
 MAX_TERMS = 16  # products written out; beyond this the sum is summarised (a 7x7 kernel has 49)
 
 
-def number_text(v: float, decimals: int = 2) -> str:
-    """A value as the grids write it: `decimals` places, no trailing zeros, never "-0", typographic minus."""
+def cell_text(v: float, decimals: int = 2) -> str:
+    """A value as the grids write it (grid.js `cellText`): `decimals` places, no trailing zeros, never "-0",
+    typographic minus."""
     if abs(v) >= 1e5:
         text = f"{v:.1e}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
     else:
@@ -26,8 +27,14 @@ def number_text(v: float, decimals: int = 2) -> str:
     return "0" if text in ("-0", "0") else text.replace("-", "−")
 
 
+def _shown_exactly(v: float) -> bool:
+    """True when `cell_text(v)` reads back as v (to 12 digits): "=" may then be written, else "≈"."""
+    shown = float(cell_text(v).replace("−", "-"))
+    return abs(shown - v) <= 1e-12 * max(1.0, abs(v))
+
+
 def _factor(v: float) -> str:
-    text = number_text(v)
+    text = cell_text(v)
     return f"({text})" if text.startswith("−") else text
 
 
@@ -40,14 +47,13 @@ def explain_lines(e) -> list[tuple[str, bool]]:
     terms = [f"{_factor(x)}·{_factor(k)}" for x, k in pairs[:MAX_TERMS]]
     if len(pairs) > MAX_TERMS:
         terms.append(f"… ({len(pairs)} products in all)")
-    exact = all(number_text(v) == number_text(round(v, 2)) and abs(v - round(v, 2)) < 1e-12
-                for v in [*e.window.ravel(), *e.kernel.ravel(), e.total, e.bias, e.value])
+    exact = all(_shown_exactly(v) for v in [*e.window.ravel(), *e.kernel.ravel(), e.total, e.bias, e.value])
     eq = "=" if exact else "≈"
     padded = int((~e.inside).sum())
     lines = [
         (f"Y[{e.i}, {e.j}] = " + " + ".join(terms), False),
-        (f"{eq} {number_text(e.total)} + bias {_factor(e.bias)} {eq} {number_text(e.value)}" if e.bias
-         else f"{eq} {number_text(e.value)}", True),
+        (f"{eq} {cell_text(e.total)} + bias {_factor(e.bias)} {eq} {cell_text(e.value)}" if e.bias
+         else f"{eq} {cell_text(e.value)}", True),
     ]
     if padded:
         note = f"{padded} of the {len(pairs)} taps fall in the zero padding (hatched on X): they add 0"

@@ -135,9 +135,3 @@ def share_link(state: share.PlaygroundState) -> dict[str, str] | None:
     """The state as query parameters, or None if it is too long to share."""
     params = share.encode_state(state)
     return None if share.link_length(params) > share.MAX_LINK_CHARS else params
-
-
-def sync_link(params: dict[str, str]) -> None:
-    """Write a share link into the URL's query parameters (through Streamlit, which tells the browser)."""
-    if st.query_params.to_dict() != params:
-        st.query_params.from_dict(params)

@@ -25,22 +25,6 @@ const LIGHT_TEXT = [255, 255, 255];
 const KEY_SEND_DELAY = 250; // ms of keyboard quiet before painted cells are sent
 const PICK_DELAY = 120; // ms: arrows held down pick once they settle
 
-// Streamlit adds a browser-history entry for every change of the query string, and ConvLab keeps its
-// whole state there (a share link) on every edit: Back would step through edits without restoring them,
-// and leaving a page took several presses. An entry that changes only the query string of the same page
-// replaces the current one instead; moving to another page still adds one.
-if (!window.__convlabHistory) {
-  window.__convlabHistory = true;
-  const push = window.history.pushState.bind(window.history);
-  window.history.pushState = function pushState(state, unused, url) {
-    const next = url == null ? null : new URL(url, document.location.href);
-    if (next && next.pathname === document.location.pathname) {
-      return window.history.replaceState(state, unused, url);
-    }
-    return push(state, unused, url);
-  };
-}
-
 function newInstanceId() {
   // crypto.randomUUID needs a secure context; a classroom server on a LAN address is not one.
   return Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
@@ -99,13 +83,17 @@ function colourAt(stops, t) {
   return [0, 1, 2].map((k) => Math.floor(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]) + 0.5));
 }
 
+// A new element of this tag and class.
+function element(tag, className) {
+  const el = document.createElement(tag);
+  el.className = className;
+  return el;
+}
+
 function mountGrid(host) {
-  const root = document.createElement("div");
-  root.className = "cl-grid";
-  const title = document.createElement("div");
-  title.className = "cl-title";
-  const frame = document.createElement("div");
-  frame.className = "cl-frame";
+  const root = element("div", "cl-grid");
+  const title = element("div", "cl-title");
+  const frame = element("div", "cl-frame");
   frame.tabIndex = 0;
   frame.setAttribute("role", "grid");
   // One hidden row and cell carry the focused cell's accessible name (a virtualised ARIA grid).
@@ -116,23 +104,18 @@ function mountGrid(host) {
   ariaCell.setAttribute("role", "gridcell");
   ariaCell.id = `cl-cell-${newInstanceId()}`;
   ariaRow.appendChild(ariaCell);
-  const canvas = document.createElement("canvas");
-  canvas.className = "cl-canvas";
-  const editor = document.createElement("input");
-  editor.className = "cl-editor";
+  const canvas = element("canvas", "cl-canvas");
+  const editor = element("input", "cl-editor");
   editor.type = "text";
   editor.inputMode = "decimal";
   editor.autocomplete = "off";
   editor.spellcheck = false;
   editor.hidden = true;
   frame.append(canvas, editor, ariaRow);
-  const caption = document.createElement("div");
-  caption.className = "cl-caption";
-  const message = document.createElement("div");
-  message.className = "cl-message";
+  const caption = element("div", "cl-caption");
+  const message = element("div", "cl-message");
   message.setAttribute("role", "status");
-  const legend = document.createElement("div");
-  legend.className = "cl-legend";
+  const legend = element("div", "cl-legend");
   root.append(title, frame, caption, message, legend);
   host.appendChild(root);
 
@@ -450,8 +433,7 @@ function mountGrid(host) {
     legend.replaceChildren();
     if (d.legend === false) return;
     const sc = d.scale;
-    const bar = document.createElement("span");
-    bar.className = "cl-bar";
+    const bar = element("span", "cl-bar");
     const stops = sc.stops.map((rgb, k) => `rgb(${rgb.join(",")}) ${(100 * k) / (sc.stops.length - 1)}%`);
     bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
     const lo = document.createElement("span");
@@ -459,8 +441,7 @@ function mountGrid(host) {
     lo.textContent = fullText(sc.lo);
     hi.textContent = sc.kind === "signed" ? `+${fullText(sc.hi)}` : fullText(sc.hi);
     legend.append(lo, bar, hi);
-    const words = document.createElement("span");
-    words.className = "cl-words";
+    const words = element("span", "cl-words");
     words.textContent = sc.kind === "signed" ? "0 is white" : "outside 0..1: gold corner";
     legend.append(words);
   }
@@ -834,8 +815,7 @@ function reconcile(container, items, existing, create, update) {
 }
 
 function mountGroup(parentElement) {
-  const el = document.createElement("div");
-  el.className = "cl-group";
+  const el = element("div", "cl-group");
   parentElement.appendChild(el);
   const group = { el, root: el, panels: new Map(), sent: { stroke: {}, pick: {} }, setStateValue: null };
   group.send = (gridName) => (stateName, value) => {
@@ -846,17 +826,12 @@ function mountGroup(parentElement) {
 }
 
 function createPanel(group) {
-  const el = document.createElement("section");
-  el.className = "cl-panel";
-  const title = document.createElement("div");
-  title.className = "cl-panel-title";
-  const grids = document.createElement("div");
-  grids.className = "cl-panel-grids";
-  const error = document.createElement("div");
-  error.className = "cl-error";
+  const el = element("section", "cl-panel");
+  const title = element("div", "cl-panel-title");
+  const grids = element("div", "cl-panel-grids");
+  const error = element("div", "cl-error");
   error.setAttribute("role", "alert");
-  const lines = document.createElement("div");
-  lines.className = "cl-lines";
+  const lines = element("div", "cl-lines");
   el.append(title, grids, error, lines);
   const panel = { el, title, grids, error, lines, entries: new Map() };
   panel.remove = () => {
@@ -880,8 +855,7 @@ function updatePanel(group, panel, p) {
     return div;
   }));
   reconcile(panel.grids, p.grids || [], panel.entries, (g) => {
-    const box = document.createElement("div");
-    box.className = "cl-cell-box";
+    const box = element("div", "cl-cell-box");
     const entry = mountGrid(box);
     entry.el = box;
     entry.remove = () => {
@@ -927,7 +901,7 @@ export default function (component) {
     entry.setStateValue = setStateValue;
     reconcile(entry.el, data.panels, entry.panels, () => createPanel(entry), (panel, p) => updatePanel(entry, panel, p));
     if (data.link != null && window.location.search !== `?${data.link}`) {
-      // The share link of a fragment's run: the address bar follows without a page re-render.
+      // The share link: the address bar follows every change, in place (Back leaves the page).
       window.history.replaceState(window.history.state, "", `${window.location.pathname}?${data.link}`);
     }
   } else {
