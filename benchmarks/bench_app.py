@@ -161,30 +161,40 @@ LOAD_PROBE_JS = """(() => {
 })();"""
 
 # Stroke probe: t0 at pointerup, t1 when the grid `name` carries data-values equal to `want` (within
-# 1e-9). A MutationObserver on the grid's canvas catches the attribute as it is set; the canvas is
-# looked up again every animation frame (a remount replaces it).
-STROKE_PROBE_JS = f"""(name) => {{
+# 1e-9; on the Playground the browser's own preview draws it, see grid.js "live preview"), t2 when
+# Python's answer has arrived: the painted grid `paint` reports no stroke pending (data-pending "0"
+# after having been non-zero since t0). MutationObservers on the canvases catch the attributes as
+# they are set; the canvases are looked up again every animation frame (a remount replaces them).
+STROKE_PROBE_JS = f"""([name, paint]) => {{
   {FIND_GRID_JS};
-  const p = window.__stroke = {{want: null, t0: 0, t1: 0, seen: null}};
+  const p = window.__stroke = {{want: null, t0: 0, t1: 0, t2: 0, sent: false, seen: null}};
   const check = () => {{
-    if (!p.t0 || p.t1 || !p.want) return;
+    if (!p.t0 || !p.want) return;
+    const pc = gridCanvas(paint);
+    if (pc && !p.t2) {{
+      if (pc.dataset.pending !== '0') p.sent = true;
+      else if (p.sent) p.t2 = performance.now();
+    }}
     const c = gridCanvas(name);
-    if (!c || c.dataset.values === p.seen) return;
+    if (p.t1 || !c || c.dataset.values === p.seen) return;
     p.seen = c.dataset.values;
     const got = JSON.parse(p.seen);
     if (got.length === p.want.length && got.every((v, i) => Math.abs(v - p.want[i]) < 1e-9)) {{
       p.t1 = performance.now();
     }}
   }};
-  window.addEventListener('pointerup', (e) => {{ p.t0 = e.timeStamp; p.t1 = 0; }}, true);
+  window.addEventListener('pointerup', (e) => {{ p.t0 = e.timeStamp; p.t1 = 0; p.t2 = 0; p.sent = false; }},
+                          true);
   const observer = new MutationObserver(check);
-  let watched = null;
+  let watched = [null, null];
   const frame = () => {{
     const c = gridCanvas(name);
-    if (c && c !== watched) {{
+    const pc = gridCanvas(paint);
+    if (c && pc && (c !== watched[0] || pc !== watched[1])) {{
       observer.disconnect();
       observer.observe(c, {{attributes: true, attributeFilter: ['data-values']}});
-      watched = c;
+      observer.observe(pc, {{attributes: true, attributeFilter: ['data-pending']}});
+      watched = [c, pc];
     }}
     check();
     requestAnimationFrame(frame);
@@ -293,7 +303,7 @@ def playground_target(page: Page, url: str, size: int) -> StrokeTarget:
     r, c = next((r, c) for r in range(1, size) for c in range(size - 2) if not X[r, c : c + 3].any())
     painted = X.copy()
     painted[r, c : c + 3] = 1.0
-    page.evaluate(STROKE_PROBE_JS, "pg.output")
+    page.evaluate(STROKE_PROBE_JS, ["pg.output", "pg.paint"])
     return StrokeTarget(page, "pg.paint", "pg.output", [(r, c), (r, c + 2)], (corr2d(painted, EDGE), Y))
 
 
@@ -305,12 +315,13 @@ def harness_target(page: Page, url: str, size: int) -> StrokeTarget:
     wait_script_end(page)
     painted = blank.copy()
     painted[2, 1:4] = 1.0
-    page.evaluate(STROKE_PROBE_JS, "out")
+    page.evaluate(STROKE_PROBE_JS, ["out", "paint"])
     return StrokeTarget(page, "paint", "out", [(2, 1), (2, 3)], (corr2d(painted, EDGE), corr2d(blank, EDGE)))
 
 
-def time_strokes(target: StrokeTarget, strokes: int, start: int) -> list[float]:
-    """Paint the cells (even strokes) and erase them (odd ones); ms from pointerup to the output drawn.
+def time_strokes(target: StrokeTarget, strokes: int, start: int) -> list[tuple[float, float]]:
+    """Paint the cells (even strokes) and erase them (odd ones); ms from pointerup to the output drawn,
+    and to Python's answer (the stroke acknowledged).
 
     `start` is the number of strokes this target has had already (so paint and erase keep alternating).
     """
@@ -325,8 +336,10 @@ def time_strokes(target: StrokeTarget, strokes: int, start: int) -> list[float]:
         page.mouse.down(button=button)
         page.mouse.move(x1, y1, steps=3)
         page.mouse.up(button=button)
-        page.wait_for_function("() => window.__stroke.t1 > 0", timeout=TIMEOUT_MS, polling=50)
-        latencies.append(page.evaluate("() => window.__stroke.t1 - window.__stroke.t0"))
+        page.wait_for_function("() => window.__stroke.t1 > 0 && window.__stroke.t2 > 0", timeout=TIMEOUT_MS,
+                               polling=50)
+        latencies.append(tuple(page.evaluate("() => [window.__stroke.t1 - window.__stroke.t0, "
+                                             "window.__stroke.t2 - window.__stroke.t0]")))
         # Python acknowledged the stroke and the rerun ended: strokes never queue. (Polled every 50 ms,
         # not every frame, so the waiting does not load the page being measured.)
         page.wait_for_function(
@@ -381,7 +394,8 @@ class Results:
     machine: dict[str, Any] = field(default_factory=dict)
     first_loads: list[Load] = field(default_factory=list)
     loads: list[Load] = field(default_factory=list)
-    strokes: dict[str, list[float]] = field(default_factory=dict)  # "playground 8x8" -> ms
+    strokes: dict[str, list[float]] = field(default_factory=dict)  # "playground 8x8" -> ms, output drawn
+    answers: dict[str, list[float]] = field(default_factory=dict)  # ... -> ms, Python's answer arrived
     training: dict[str, float] = field(default_factory=dict)
     rss: dict[str, float] = field(default_factory=dict)
     log_errors: list[str] = field(default_factory=list)
@@ -437,9 +451,10 @@ def run(args: argparse.Namespace) -> Results:
                             target.page.bring_to_front()
                             lat = time_strokes(target, n, done[name])
                             done[name] += n
-                            res.strokes.setdefault(f"{name} {size}x{size}", []).extend(lat)
-                            print(f"  strokes {name} {size}x{size}: " + ", ".join(f"{v:.0f}" for v in lat),
-                                  flush=True)
+                            res.strokes.setdefault(f"{name} {size}x{size}", []).extend(d for d, _ in lat)
+                            res.answers.setdefault(f"{name} {size}x{size}", []).extend(a for _, a in lat)
+                            print(f"  strokes {name} {size}x{size} (drawn/answer): "
+                                  + ", ".join(f"{d:.0f}/{a:.0f}" for d, a in lat), flush=True)
                     for target in targets.values():
                         target.page.close()
             finally:
@@ -479,6 +494,12 @@ def report(res: Results) -> list[tuple[str, ...]]:
                      f"harness {statistics.median(ref):.0f} ms ({percentile(ref, 95):.0f})",
                      f"{ratio:.2f}x", f"≤ {TARGETS['stroke_ratio']}x",
                      verdict(ratio <= TARGETS["stroke_ratio"])))
+        app, ref = res.answers.get(f"playground {size}", []), res.answers.get(f"harness {size}", [])
+        if app and ref:
+            rows.append((f"  {size}: stroke → Python's answer in, p50 (p95)",
+                         f"{statistics.median(app):.0f} ms ({percentile(app, 95):.0f})",
+                         f"harness {statistics.median(ref):.0f} ms ({percentile(ref, 95):.0f})",
+                         f"{statistics.median(app) / statistics.median(ref):.2f}x", "(info)", ""))
     bare = [ld.drawn_ms for ld in res.loads if ld.page == "bare"]
     for name in ("playground", "lesson", "train"):
         values = [ld.drawn_ms for ld in res.loads if ld.page == name]
@@ -533,7 +554,8 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "machine": res.machine, "first_loads": [vars(ld) for ld in res.first_loads],
-            "loads": [vars(ld) for ld in res.loads], "strokes_ms": res.strokes, "training": res.training,
+            "loads": [vars(ld) for ld in res.loads], "strokes_ms": res.strokes, "answers_ms": res.answers,
+            "training": res.training,
             "rss_mb": res.rss, "log_errors": res.log_errors, "failures": res.failures,
         }, indent=2))
     sys.exit(1 if res.failures else 0)  # missed targets exit 0; only a measurement that failed exits 1

@@ -12,7 +12,7 @@ from convlab.images import IMAGES, image_preset, load_image, resize_grid, transf
 from convlab.kernels import KERNELS, kernel_preset
 from ui import share
 from ui import workspace as ws
-from ui.grid import grid_group, last_ack, paint_data, panel, take_pick, take_stroke, view_data
+from ui.grid import grid_group, last_ack, live_spec, paint_data, panel, take_pick, take_stroke, view_data
 from ui.state import require_entry_script
 from ui.widgets import explain_lines, show_source
 
@@ -221,7 +221,11 @@ def workspace() -> None:
     # The address bar is always a share link, which the grid group writes (replacing the history entry):
     # through Streamlit's query params every change would re-render the whole page and add a history
     # entry, so Back would step through edits instead of leaving the page.
-    grid_group(WORK, panels, link=None if link is None else urlencode(link))
+    live = None if Y is None else live_spec(
+        x="pg.paint", k="pg.kedit", out="pg.output", flip=state.mode == "convolution", padding=state.padding,
+        stride=state.stride, dilation=state.dilation, bias=state.bias,
+        flipped="pg.kflipped" if state.mode == "convolution" else None, stale=["explain"])
+    grid_group(WORK, panels, link=None if link is None else urlencode(link), live=live)
     if e is not None and not np.isclose(e.value, Y[state.cell]):
         st.error(f"Internal check failed: the output shows {Y[state.cell]:g}.")
     ws.remember(state, Y)

@@ -361,15 +361,32 @@ def panel(
             "lines": text, "error": error}
 
 
-def grid_group(key: str, panels: Sequence[dict], *, link: str | None = None) -> None:
+def live_spec(*, x: str, k: str, out: str, flip: bool = False, padding: tuple[int, int] = (0, 0),
+              stride: tuple[int, int] = (1, 1), dilation: tuple[int, int] = (1, 1), bias: float = 0.0,
+              flipped: str | None = None, stale: Sequence[str] = ()) -> dict:
+    """How a group's grid `out` follows its grids `x` and `k`: out = x ⋆ k + bias (k flipped first for a
+    convolution), as `convlab.ops.corr2d` computes it, so the browser can draw it before Python answers.
+
+    `flipped`: a grid showing k flipped; `stale`: panels that only Python recomputes (dimmed meanwhile).
+    """
+    return {"x": x, "k": k, "out": out, "flip": bool(flip), "pad": [int(v) for v in padding],
+            "stride": [int(v) for v in stride], "dilation": [int(v) for v in dilation], "bias": float(bias),
+            "flipped": flipped, "stale": list(stale)}
+
+
+def grid_group(key: str, panels: Sequence[dict], *, link: str | None = None,
+               live: dict | None = None) -> None:
     """Draw panels of grids as one element (one rerun message for all of them).
 
     `link`: a query string the browser puts in the address bar, replacing the history entry (Streamlit's
-    query params would add one per change and re-render the whole page).
+    query params would add one per change and re-render the whole page). `live` (`live_spec`): an output
+    the browser recomputes while a stroke is on its way to Python.
     """
     data = {"panels": list(panels)}
     if link is not None:
         data["link"] = link
+    if live is not None:
+        data["live"] = live
     _send(key, data, on_stroke_change=_noop, on_pick_change=_noop)
 
 

@@ -145,6 +145,7 @@ function mountGrid(host) {
     keyTimer: null,
     pickTimer: null,
     send: null, // (state name, value): Streamlit's setStateValue, or the group's merge of it
+    onLocal: null, // (): the local grid changed (a group previews what depends on it)
   };
 
   const padOf = () => (s.data && s.data.pad ? s.data.pad : [0, 0]);
@@ -460,6 +461,11 @@ function mountGrid(host) {
     const grid = [];
     for (let r = 0; r < s.rows; r++) grid.push(Array.from(s.grid.subarray(r * s.cols, (r + 1) * s.cols)));
     s.send("stroke", { id: s.id, seq: s.seq, revision: s.rev, grid });
+    if (s.onLocal) s.onLocal();
+  }
+
+  function changedLocally() {
+    if (s.onLocal) s.onLocal();
   }
 
   function sendPick(r, c) {
@@ -553,6 +559,7 @@ function mountGrid(host) {
     if (s.data.mode === "paint" || erase) s.stroke.changed = paintLine(cell, cell, value);
     s.hover = cell;
     draw();
+    if (s.stroke.changed) changedLocally();
     showCaption();
   }
 
@@ -561,17 +568,20 @@ function mountGrid(host) {
     if (stroke && ev.pointerId === stroke.pointerId) {
       // Coalesced events keep the true path when the browser batches moves into one frame.
       const events = ev.getCoalescedEvents ? ev.getCoalescedEvents() : [];
+      let changed = false;
       for (const e of events.length ? events : [ev]) {
         const cell = cellAt(e);
         if (cell === null) continue;
         if (!stroke.moved && (cell[0] !== stroke.start[0] || cell[1] !== stroke.start[1])) {
           stroke.moved = true;
-          stroke.changed = paintLine(stroke.start, stroke.start, stroke.value) || stroke.changed;
+          changed = paintLine(stroke.start, stroke.start, stroke.value) || changed;
         }
-        if (stroke.moved) stroke.changed = paintLine(stroke.last, cell, stroke.value) || stroke.changed;
+        if (stroke.moved) changed = paintLine(stroke.last, cell, stroke.value) || changed;
         stroke.last = cell;
       }
+      stroke.changed = changed || stroke.changed;
       draw();
+      if (changed) changedLocally();
     }
     const cell = cellAt(ev);
     s.hover = inside(cell) ? cell : null;
@@ -678,6 +688,7 @@ function mountGrid(host) {
     const [r, c] = s.focus;
     if (setCell(r, c, value)) {
       draw();
+      changedLocally();
       schedule("keyTimer", sendGrid, KEY_SEND_DELAY);
     }
     showAria();
@@ -784,6 +795,23 @@ function mountGrid(host) {
     setSender(fn) {
       s.send = fn;
     },
+    onLocal(fn) {
+      s.onLocal = fn;
+    },
+    // The grid as the learner sees it now, and whether Python has yet to see it (a stroke in flight).
+    local() {
+      return { rows: s.rows, cols: s.cols, grid: s.grid, dirty: s.pending !== 0 || !!s.stroke || !!s.keyTimer };
+    },
+    // Values computed in the browser from grids Python has not seen yet (same shape), drawn until
+    // Python's own answer arrives.
+    preview(values, scale) {
+      if (!s.data || values.length !== s.rows * s.cols) return;
+      s.grid = values;
+      s.data = { ...s.data, scale: { ...s.data.scale, ...scale } };
+      draw();
+      showLegend();
+      exposeValues();
+    },
   };
   return entry;
 }
@@ -814,10 +842,87 @@ function reconcile(container, items, existing, create, update) {
   }
 }
 
+// ------------------------------------------------------------------------------ live preview
+// A group may declare `live`: its output grid is X ⋆ K (+ bias) of two of its grids. While a stroke or
+// a typed kernel number is on its way to Python, the browser computes that output itself and draws
+// it at once (also during a drag), so the answer follows the pointer; panels that only Python
+// computes (the explanation) are dimmed until its answer arrives, and then Python's numbers — the
+// same sums, checked equal in the browser tests — replace the preview.
+
+// The same rule as convlab.colour.nice_limit: the smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8
+// times a power of ten that is ≥ m; 1 for 0.
+export function niceLimit(m) {
+  if (m === 0) return 1;
+  const exponent = Math.floor(Math.log10(m));
+  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
+    const limit = step * 10 ** exponent;
+    if (limit >= m * (1 - 1e-12)) return Math.max(limit, m);
+  }
+  return m;
+}
+
+// convlab.colour.signed_scale of one grid: symmetric around 0, ±niceLimit(max |value|).
+function signedRange(values) {
+  let top = 0;
+  for (const v of values) if (Number.isFinite(v) && Math.abs(v) > top) top = Math.abs(v);
+  const hi = top < 1e300 ? niceLimit(top) : 1e300;
+  return { kind: "signed", lo: -hi, hi };
+}
+
+// Cross-correlation of X (H, W) with K (h, w) — flipped first for a true convolution — with zero
+// padding, stride and dilation per axis, plus a bias: the lesson's loop, as convlab.ops.corr2d
+// defines it. Returns {rows, cols, values} or null when no output fits.
+export function correlate(X, K, spec) {
+  const [ph, pw] = spec.pad || [0, 0];
+  const [sh, sw] = spec.stride || [1, 1];
+  const [dh, dw] = spec.dilation || [1, 1];
+  const { rows: H, cols: W } = X;
+  const { rows: h, cols: w } = K;
+  const rows = Math.floor((H + 2 * ph - dh * (h - 1) - 1) / sh) + 1;
+  const cols = Math.floor((W + 2 * pw - dw * (w - 1) - 1) / sw) + 1;
+  if (rows < 1 || cols < 1) return null;
+  const k = spec.flip ? Float64Array.from(K.grid).reverse() : K.grid;
+  const values = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      let sum = 0;
+      for (let a = 0; a < h; a++) {
+        const r = i * sh - ph + a * dh;
+        if (r < 0 || r >= H) continue;
+        for (let b = 0; b < w; b++) {
+          const c = j * sw - pw + b * dw;
+          if (c >= 0 && c < W) sum += X.grid[r * W + c] * k[a * w + b];
+        }
+      }
+      values[i * cols + j] = sum + (spec.bias || 0);
+    }
+  }
+  return { rows, cols, values };
+}
+
+function livePreview(group) {
+  const spec = group.live;
+  const x = spec && group.grids.get(spec.x);
+  const k = spec && group.grids.get(spec.k);
+  const out = spec && group.grids.get(spec.out);
+  if (!x || !k || !out) return;
+  const X = x.local();
+  const K = k.local();
+  if (!X.dirty && !K.dirty) return; // Python's answer is the latest: nothing to preview
+  const Y = correlate(X, K, spec);
+  if (!Y) return;
+  out.preview(Y.values, signedRange(Y.values));
+  k.preview(K.grid, signedRange(K.grid)); // a typed 5 widens the kernel's own range at once
+  const flipped = spec.flipped && group.grids.get(spec.flipped);
+  if (flipped) flipped.preview(Float64Array.from(K.grid).reverse(), signedRange(K.grid));
+  for (const name of spec.stale || []) group.panels.get(name)?.el.classList.add("cl-stale");
+}
+
 function mountGroup(parentElement) {
   const el = element("div", "cl-group");
   parentElement.appendChild(el);
-  const group = { el, root: el, panels: new Map(), sent: { stroke: {}, pick: {} }, setStateValue: null };
+  const group = { el, root: el, panels: new Map(), grids: new Map(), live: null, sent: { stroke: {}, pick: {} },
+                  setStateValue: null };
   group.send = (gridName) => (stateName, value) => {
     group.sent[stateName] = { ...group.sent[stateName], [gridName]: value };
     group.setStateValue(stateName, group.sent[stateName]);
@@ -861,8 +966,11 @@ function updatePanel(group, panel, p) {
     entry.remove = () => {
       entry.teardown();
       box.remove();
+      if (group.grids.get(g.name) === entry) group.grids.delete(g.name);
     };
     entry.setSender(group.send(g.name));
+    entry.onLocal(() => livePreview(group));
+    group.grids.set(g.name, entry);
     return entry;
   }, (entry, g) => entry.update(g));
 }
@@ -899,7 +1007,11 @@ export default function (component) {
       MOUNTS.set(parentElement, entry);
     }
     entry.setStateValue = setStateValue;
+    entry.live = data.live || null;
     reconcile(entry.el, data.panels, entry.panels, () => createPanel(entry), (panel, p) => updatePanel(entry, panel, p));
+    // Python's answer is drawn; while a newer stroke is still on its way, the preview stays.
+    entry.panels.forEach((panel) => panel.el.classList.remove("cl-stale"));
+    livePreview(entry);
     if (data.link != null && window.location.search !== `?${data.link}`) {
       // The share link: the address bar follows every change, in place (Back leaves the page).
       window.history.replaceState(window.history.state, "", `${window.location.pathname}?${data.link}`);

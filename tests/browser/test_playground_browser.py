@@ -12,13 +12,15 @@ import csv
 import dataclasses
 import io
 import json
-from urllib.parse import parse_qs, urlsplit
+import re
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import numpy as np
 import pytest
 from browser_helpers import (
     APP_COLD_MS,
     cell_pixels,
+    cell_points,
     choose_option,
     click_cell,
     drag,
@@ -41,7 +43,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from convlab import conv2d, corr2d
-from convlab.colour import signed_scale
+from convlab.colour import nice_limit, signed_scale
 from convlab.export import kernel_from_json, to_png
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
@@ -550,3 +552,82 @@ def test_the_playground_path_is_the_playground(page: Page, app_url: str) -> None
     wait_for_grid(page, "pg.output", corr2d(X, EDGE))
     expect(page.get_by_text("does not seem to exist")).to_have_count(0)
     expect_no_exception(page)
+
+
+def test_the_output_follows_a_drag_before_python_answers(page: Page, app_url: str) -> None:
+    """While the pointer is still down nothing has gone to Python: the output the browser draws then is its
+    own preview, and it must be conv2d of the grid on screen with every setting (padding, stride,
+    dilation, flip, bias) — the same numbers Python sends when the stroke ends."""
+    rng = np.random.default_rng(7)
+    X = rng.integers(0, 2, (7, 9)).astype(float)
+    K = np.array([[0.5, -1.0, 0.0], [2.0, -1 / 3, 1.0]])
+    state = share.PlaygroundState(X=X, K=K, mode="convolution", padding=(1, 2), stride=(1, 2),
+                                  dilation=(2, 1), bias=-0.25)
+    settings = {"padding": (1, 2), "stride": (1, 2), "dilation": (2, 1)}
+    page.goto(f"{app_url}?{urlencode(share.encode_state(state))}")
+    wait_for_grid(page, "pg.output", conv2d(X, K, **settings) - 0.25, timeout_ms=APP_COLD_MS)
+    wait_for_script_end(page)
+
+    cells = [(1, 1), (1, 6)]
+    points = cell_points(page, "pg.paint", cells)
+    painted = X.copy()
+    painted[1, 1:7] = 1.0
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    page.mouse.move(*points[1], steps=6)
+    # The pointer is still down: the stroke has not been sent, yet the output is already right.
+    wait_for_grid(page, "pg.output", conv2d(painted, K, **settings) - 0.25)
+    explain = page.locator(".cl-panel[data-name='explain']")
+    expect(explain).to_have_class(re.compile(r"\bcl-stale\b"))  # Python's explanation is behind: dimmed
+    page.mouse.up()
+    wait_for_acknowledged(page, "pg.paint")
+    wait_for_grid(page, "pg.paint", painted)
+    expect(explain).not_to_have_class(re.compile(r"\bcl-stale\b"))
+    wait_for_grid(page, "pg.output", conv2d(painted, K, **settings) - 0.25)
+    expect_no_exception(page)
+
+
+def test_the_browsers_correlation_and_colour_range_are_the_cores(page: Page, app_url: str) -> None:
+    """grid.js's `correlate` and `niceLimit` (the live preview) against convlab's on many random cases."""
+    open_playground(page, app_url)
+    url = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)"
+                        ".find((n) => /grid\\.js(\\?|$)/.test(n))")
+    assert url, "grid.js was not loaded"
+    rng = np.random.default_rng(11)
+    cases, wants = [], []
+    for _ in range(60):
+        H, W = (int(v) for v in rng.integers(1, 10, 2))
+        h, w = (int(v) for v in rng.integers(1, 5, 2))
+        pad = [int(v) for v in rng.integers(0, 3, 2)]
+        stride = [int(v) for v in rng.integers(1, 4, 2)]
+        dil = [int(v) for v in rng.integers(1, 3, 2)]
+        flip = bool(rng.integers(2))
+        bias = float(rng.normal())
+        X, K = rng.normal(size=(H, W)), rng.normal(size=(h, w))
+        op = conv2d if flip else corr2d
+        try:
+            Y = op(X, K, padding=tuple(pad), stride=tuple(stride), dilation=tuple(dil)) + bias
+        except ValueError:
+            Y = None  # no output fits: the browser must not preview either
+        cases.append({"X": X.ravel().tolist(), "H": H, "W": W, "K": K.ravel().tolist(), "h": h, "w": w,
+                      "spec": {"pad": pad, "stride": stride, "dilation": dil, "flip": flip, "bias": bias}})
+        wants.append(Y)
+    got = page.evaluate("""async ([url, cases]) => {
+      const m = await import(url);
+      return cases.map((c) => {
+        const Y = m.correlate({rows: c.H, cols: c.W, grid: Float64Array.from(c.X)},
+                              {rows: c.h, cols: c.w, grid: Float64Array.from(c.K)}, c.spec);
+        return Y && {rows: Y.rows, cols: Y.cols, values: Array.from(Y.values)};
+      });
+    }""", [url, cases])
+    for Y, g in zip(wants, got, strict=True):
+        if Y is None:
+            assert g is None
+        else:
+            assert (g["rows"], g["cols"]) == Y.shape
+            np.testing.assert_allclose(np.reshape(g["values"], Y.shape), Y, rtol=1e-12, atol=1e-12)
+    tops = [0.0, 1.0, 0.999, 1.2, 7.0, 8.01, 1e-7, 0.0123, 123456.0, 59.9999, 1e300] + \
+        [float(v) for v in rng.lognormal(0, 4, 40)]
+    limits = page.evaluate("async ([url, tops]) => { const m = await import(url); "
+                           "return tops.map((t) => m.niceLimit(t)); }", [url, tops])
+    assert limits == [nice_limit(t) for t in tops]
