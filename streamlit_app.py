@@ -1,16 +1,15 @@
 """ConvLab: paint an image and a kernel, watch the 2D cross-correlation, train a kernel."""
 
-from pathlib import Path
-
 import streamlit as st
 
+from ui.page_head import page_head
 from ui.state import init_process
 from ui.widgets import app_icon
 
 st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
 
-st.html(Path(__file__).parent / "ui" / "app.css")  # page-wide CSS: a compact top, a phone layout
+page_head()  # page-wide CSS, and the components' code fetched early
 pages = [
     # The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
     # is a hidden twin of it; the default still reserves a path of its own, which nobody links to.

@@ -312,15 +312,16 @@ def _on_kernel_edit() -> None:
 def tools_row() -> None:
     """Edits of the whole input and the kernel, and uploads: each replaces a grid, so each reruns the page.
 
-    Two rows of pills rather than eight buttons: every element of the page is re-rendered by the browser
-    after each stroke, so the page keeps few of them.
+    Two rows of pills rather than eight buttons, and the uploader in a popover: every element of the page
+    is re-rendered by the browser after each stroke, and a popover's content (with its code) only once
+    it is opened, so the page keeps few of them.
     """
-    left, right = st.columns([3, 2], gap="medium")
+    left, right, upload = st.columns([6, 4, 2], gap="medium", vertical_alignment="bottom")
     left.pills("Edit the input X", list(TRANSFORMS), format_func=TRANSFORMS.get, key="pg.edit_x",
                on_change=_on_input_edit)
     right.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",
                 on_change=_on_kernel_edit)
-    with st.expander("Upload a picture"):
+    with upload.popover("Upload a picture", icon=":material/upload:", width="stretch"):
         st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns "
                          "first for more detail); Photo mode below uses it at full size.", key="pg.upload",
                          on_change=_on_upload)
@@ -377,18 +378,22 @@ def export_panel() -> None:
             show_source(corr2d_loop)
             st.markdown("The same numbers from PyTorch, runnable as it is:")
             st.code(snippet(), language="python")
-    cols = st.columns(4)
-    cols[0].download_button("Output CSV", lambda: to_csv(live["Y"]) if live["Y"] is not None else "",
-                            "output.csv", "text/csv", key="pg.dl_csv", on_click="ignore",
-                            icon=":material/download:")
-    cols[1].download_button("Output PNG", png, "output.png", "image/png", key="pg.dl_png", on_click="ignore",
-                            icon=":material/download:")
-    cols[2].download_button("Kernel JSON", lambda: kernel_to_json(live["state"].K, mode=live["state"].mode),
-                            "kernel.json", "application/json", key="pg.dl_kernel", on_click="ignore",
-                            icon=":material/download:")
-    cols[3].download_button("PyTorch snippet", snippet, "convlab_snippet.py", "text/x-python",
-                            key="pg.dl_snippet", on_click="ignore", icon=":material/download:")
-    st.caption(":material/link: The address bar always holds a share link that restores exactly this state.")
+    # In a popover: its four buttons (and their code) reach the browser only when it is opened.
+    downloads, link = st.columns([2, 10], vertical_alignment="center")
+    with downloads.popover("Download", icon=":material/download:", width="stretch"):
+        st.download_button("Output CSV", lambda: to_csv(live["Y"]) if live["Y"] is not None else "",
+                           "output.csv", "text/csv", key="pg.dl_csv", on_click="ignore",
+                           icon=":material/download:", width="stretch")
+        st.download_button("Output PNG", png, "output.png", "image/png", key="pg.dl_png", on_click="ignore",
+                           icon=":material/download:", width="stretch")
+        st.download_button("Kernel JSON", lambda: kernel_to_json(live["state"].K, mode=live["state"].mode),
+                           "kernel.json", "application/json", key="pg.dl_kernel", on_click="ignore",
+                           icon=":material/download:", width="stretch")
+        st.download_button("PyTorch snippet", snippet, "convlab_snippet.py", "text/x-python",
+                           key="pg.dl_snippet", on_click="ignore", icon=":material/download:",
+                           width="stretch")
+    link.caption(":material/link: The address bar always holds a share link that restores exactly this "
+                 "state.")
 
 
 def playground() -> None:

@@ -460,7 +460,7 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     levels[1:5, 5:7] = 128
     picture = np.kron(levels, np.ones((2, 2), dtype=np.uint8))
 
-    page.get_by_test_id("stExpander").filter(has_text="Upload a picture").locator("summary").click()
+    open_popover(page, "Upload a picture")
     uploader = keyed(page, "pg.upload").locator('input[type="file"]')
     uploader.set_input_files(files=[{"name": "blocks.png", "mimeType": "image/png", "buffer": _png(picture)}])
     X = levels / 255.0
@@ -482,7 +482,15 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     expect_no_exception(page)
 
 
+def open_popover(page: Page, label: str) -> None:
+    """Open the popover whose button reads `label` (its content is only rendered once it is open)."""
+    page.get_by_test_id("stPopover").filter(has_text=label).get_by_role("button").click()
+    expect(page.get_by_test_id("stPopoverBody")).to_be_visible()
+
+
 def _download(page: Page, key: str) -> bytes:
+    if not keyed(page, key).is_visible():
+        open_popover(page, "Download")
     button = keyed(page, key).get_by_role("button")
     button.scroll_into_view_if_needed()
     with page.expect_download() as info:
