@@ -224,7 +224,7 @@ def workspace() -> None:
     live = None if Y is None else live_spec(
         x="pg.paint", k="pg.kedit", out="pg.output", flip=state.mode == "convolution", padding=state.padding,
         stride=state.stride, dilation=state.dilation, bias=state.bias,
-        flipped="pg.kflipped" if state.mode == "convolution" else None, stale=["explain"])
+        flipped="pg.kflipped" if state.mode == "convolution" else None, stale=["explain"], animate=True)
     grid_group(WORK, panels, link=None if link is None else urlencode(link), live=live)
     if e is not None and not np.isclose(e.value, Y[state.cell]):
         st.error(f"Internal check failed: the output shows {Y[state.cell]:g}.")

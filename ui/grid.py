@@ -363,15 +363,18 @@ def panel(
 
 def live_spec(*, x: str, k: str, out: str, flip: bool = False, padding: tuple[int, int] = (0, 0),
               stride: tuple[int, int] = (1, 1), dilation: tuple[int, int] = (1, 1), bias: float = 0.0,
-              flipped: str | None = None, stale: Sequence[str] = ()) -> dict:
+              flipped: str | None = None, stale: Sequence[str] = (), animate: bool = False) -> dict:
     """How a group's grid `out` follows its grids `x` and `k`: out = x ⋆ k + bias (k flipped first for a
     convolution), as `convlab.ops.corr2d` computes it, so the browser can draw it before Python answers.
 
     `flipped`: a grid showing k flipped; `stale`: panels that only Python recomputes (dimmed meanwhile).
+    The browser also outlines, on hover, the window an output cell reads and the output cells that read
+    an input cell (with their weights); `animate` adds Play/Pause/Step and a scrubber that slide the
+    window over every output cell, picking each in turn (`out` must be pickable).
     """
     return {"x": x, "k": k, "out": out, "flip": bool(flip), "pad": [int(v) for v in padding],
             "stride": [int(v) for v in stride], "dilation": [int(v) for v in dilation], "bias": float(bias),
-            "flipped": flipped, "stale": list(stale)}
+            "flipped": flipped, "stale": list(stale), "animate": bool(animate)}
 
 
 def grid_group(key: str, panels: Sequence[dict], *, link: str | None = None,

@@ -21,6 +21,7 @@ const HALO = "rgba(20, 20, 20, 0.85)";
 const GRID_LINE = "rgba(128, 128, 128, 0.55)";
 const PAD_HATCH = "rgba(128, 128, 128, 0.75)";
 const DARK_TEXT = [0, 0, 0];
+const NOT_YET = [205, 205, 205]; // an output cell the sliding-window animation has not reached
 const LIGHT_TEXT = [255, 255, 255];
 const KEY_SEND_DELAY = 250; // ms of keyboard quiet before painted cells are sent
 const PICK_DELAY = 120; // ms: arrows held down pick once they settle
@@ -146,6 +147,12 @@ function mountGrid(host) {
     pickTimer: null,
     send: null, // (state name, value): Streamlit's setStateValue, or the group's merge of it
     onLocal: null, // (): the local grid changed (a group previews what depends on it)
+    onHover: null, // ([r, c] | null): the cell under the pointer (or the keyboard focus) changed
+    onPick: null, // ([r, c]): the learner picked a cell here
+    // Marks a group draws from the browser's own state (hover, the sliding-window animation):
+    // taps: an outline replacing data.taps; marks: [r, c, weight] cells outlined dashed with their
+    // weight written small; shown: only the first `shown` cells (row by row) are filled in.
+    overlay: { taps: null, marks: null, shown: null },
   };
 
   const padOf = () => (s.data && s.data.pad ? s.data.pad : [0, 0]);
@@ -206,12 +213,13 @@ function mountGrid(host) {
     }
     const image = pixelsCtx.createImageData(C, R);
     const zero = colourOf(0);
+    const shown = s.overlay.shown ?? Infinity;
     for (let r = 0; r < R; r++) {
       for (let c = 0; c < C; c++) {
         const i = r - ph;
         const j = c - pw;
         const inside = i >= 0 && i < rows && j >= 0 && j < cols;
-        const rgb = inside ? colourOf(grid[i * cols + j]) : zero;
+        const rgb = !inside ? zero : i * cols + j < shown ? colourOf(grid[i * cols + j]) : NOT_YET;
         const k = 4 * (r * C + c);
         image.data[k] = rgb[0];
         image.data[k + 1] = rgb[1];
@@ -228,8 +236,10 @@ function mountGrid(host) {
     drawLines(R, C);
     if (d.showValues ?? cell >= 26) drawValues();
     if (d.scale.kind === "image") drawOutOfRange();
-    if (d.taps) drawOutline(d.taps.map(([r, c]) => [r + ph, c + pw]), true);
+    const taps = s.overlay.taps || d.taps;
+    if (taps) drawOutline(taps.map(([r, c]) => [r + ph, c + pw]), true);
     if (d.picked) drawOutline([[d.picked[0] + ph, d.picked[1] + pw]], false);
+    if (s.overlay.marks) drawMarks(s.overlay.marks);
     if (s.keyboard && document.activeElement === frame && s.data.mode) drawFocus();
     expose();
   }
@@ -292,8 +302,10 @@ function mountGrid(host) {
     ctx.font = `${size}px ${family}`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
+    const shown = s.overlay.shown ?? Infinity;
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) {
+        if (i * cols + j >= shown) continue; // not computed yet in the animation
         const [r, g, b] = textOn(colourOf(grid[i * cols + j]));
         ctx.fillStyle = `rgb(${r},${g},${b})`;
         ctx.fillText(texts[i * cols + j], (j + pw + 0.5) * cell, (i + ph + 0.5) * cell + 0.5);
@@ -356,6 +368,36 @@ function mountGrid(host) {
     }
   }
 
+  function drawMarks(marks) {
+    // The output cells that read the hovered input cell: a dashed outline and the weight they use.
+    const { cell } = s;
+    const [ph, pw] = padOf();
+    const size = Math.max(9, Math.min(14, Math.floor(cell * 0.28)));
+    ctx.save();
+    ctx.lineWidth = Math.max(2, Math.round(cell * 0.08));
+    ctx.setLineDash([4, 3]);
+    ctx.font = `600 ${size}px ${s.family || "sans-serif"}`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    for (const [r, c, w] of marks) {
+      const x = (c + pw) * cell;
+      const y = (r + ph) * cell;
+      ctx.strokeStyle = HALO;
+      ctx.strokeRect(x + 2, y + 2, cell - 4, cell - 4);
+      ctx.strokeStyle = ACCENT;
+      ctx.strokeRect(x + 3, y + 3, cell - 6, cell - 6);
+      if (cell >= 30) {
+        const text = `×${fullText(w)}`;
+        const tw = ctx.measureText(text).width;
+        ctx.fillStyle = HALO;
+        ctx.fillRect(x + 3, y + 3, tw + 4, size + 2);
+        ctx.fillStyle = ACCENT;
+        ctx.fillText(text, x + 5, y + 4);
+      }
+    }
+    ctx.restore();
+  }
+
   function drawFocus() {
     const { cell } = s;
     const [ph, pw] = padOf();
@@ -378,6 +420,10 @@ function mountGrid(host) {
     canvas.dataset.cell = String(s.cell);
     canvas.dataset.pad = padOf().join(",");
     canvas.dataset.picked = s.data && s.data.picked ? s.data.picked.join(",") : "";
+    const o = s.overlay;
+    canvas.dataset.shown = o.shown == null ? "" : String(o.shown);
+    canvas.dataset.marks = o.marks ? JSON.stringify(o.marks) : "";
+    canvas.dataset.taps = o.taps ? JSON.stringify(o.taps) : "";
   }
 
   function exposeValues() {
@@ -474,6 +520,13 @@ function mountGrid(host) {
     s.send("pick", { id: s.id, seq: s.seq, row: r, col: c });
   }
 
+  function pickLocally(cell) {
+    s.data = { ...s.data, picked: cell };
+    draw();
+    sendPick(cell[0], cell[1]);
+    if (s.onPick) s.onPick(cell);
+  }
+
   function schedule(kind, fn, delay) {
     clearTimeout(s[kind]);
     s[kind] = setTimeout(() => {
@@ -541,11 +594,7 @@ function mountGrid(host) {
     s.keyboard = false;
     s.focus = cell;
     if (s.data.mode === "view") {
-      if (ev.button === 0 && s.data.pickable) {
-        s.data = { ...s.data, picked: cell };
-        draw();
-        sendPick(cell[0], cell[1]);
-      }
+      if (ev.button === 0 && s.data.pickable) pickLocally(cell);
       return;
     }
     if (!editable()) return;
@@ -584,8 +633,14 @@ function mountGrid(host) {
       if (changed) changedLocally();
     }
     const cell = cellAt(ev);
-    s.hover = inside(cell) ? cell : null;
+    setHover(inside(cell) ? cell : null);
     showCaption();
+  }
+
+  function setHover(cell) {
+    const same = cell === s.hover || (cell && s.hover && cell[0] === s.hover[0] && cell[1] === s.hover[1]);
+    s.hover = cell;
+    if (!same && s.onHover) s.onHover(cell);
   }
 
   function finishStroke(ev) {
@@ -601,7 +656,7 @@ function mountGrid(host) {
 
   function onPointerLeave() {
     if (s.stroke) return;
-    s.hover = null;
+    setHover(null);
     showCaption();
   }
 
@@ -680,8 +735,10 @@ function mountGrid(host) {
     const [r, c] = to || [s.focus[0] + dr, s.focus[1] + dc];
     s.focus = [Math.max(0, Math.min(s.rows - 1, r)), Math.max(0, Math.min(s.cols - 1, c))];
     s.keyboard = true;
+    if (s.hover) setHover(null); // the keyboard leads now: a pointer resting on a cell no longer counts
     showAria();
     draw();
+    if (s.data.mode !== "view" && s.onHover) s.onHover(s.focus.slice()); // the keyboard's "hover"
   }
 
   function keyPaint(value) {
@@ -708,11 +765,8 @@ function mountGrid(host) {
     else if (ev.key === "PageUp") moveFocus(-5, 0);
     else if (ev.key === "PageDown") moveFocus(5, 0);
     else if (d.mode === "view") {
-      if ((ev.key === "Enter" || ev.key === " ") && d.pickable) {
-        s.data = { ...d, picked: [r, c] };
-        draw();
-        sendPick(r, c);
-      } else handled = false;
+      if ((ev.key === "Enter" || ev.key === " ") && d.pickable) pickLocally([r, c]);
+      else handled = false;
     } else if (ev.key === " ") keyPaint(d.brush);
     else if (ev.key === "Delete" || ev.key === "Backspace") keyPaint(0);
     else if (d.mode === "edit" && (ev.key === "Enter" || ev.key === "F2")) openEditor([r, c], null);
@@ -725,6 +779,7 @@ function mountGrid(host) {
       draw();
       const [pr, pc] = s.focus;
       schedule("pickTimer", () => sendPick(pr, pc), PICK_DELAY);
+      if (s.onPick) s.onPick(s.focus);
     }
   });
   frame.addEventListener("focus", () => {
@@ -797,6 +852,34 @@ function mountGrid(host) {
     },
     onLocal(fn) {
       s.onLocal = fn;
+    },
+    onHover(fn) {
+      s.onHover = fn;
+    },
+    onPick(fn) {
+      s.onPick = fn;
+    },
+    picked() {
+      return s.data && s.data.picked ? s.data.picked : null;
+    },
+    shape() {
+      return [s.rows, s.cols];
+    },
+    pick(cell) {
+      if (s.data && s.data.pickable) pickLocally(cell);
+    },
+    showPicked(cell) {
+      // Draw a pick without sending it (Python's answer for an earlier pick must not pull it back).
+      if (!s.data || (s.data.picked && s.data.picked[0] === cell[0] && s.data.picked[1] === cell[1])) return;
+      s.data = { ...s.data, picked: cell };
+      draw();
+    },
+    setOverlay(part) {
+      const o = { ...s.overlay, ...part };
+      const same = JSON.stringify(o) === JSON.stringify(s.overlay);
+      s.overlay = o;
+      if (same || !s.data) return;
+      draw();
     },
     // The grid as the learner sees it now, and whether Python has yet to see it (a stroke in flight).
     local() {
@@ -900,6 +983,177 @@ export function correlate(X, K, spec) {
   return { rows, cols, values };
 }
 
+// The input cells window (i, j) reads, one per tap, padding included (indices outside the input).
+export function windowTaps(spec, K, i, j) {
+  const [ph, pw] = spec.pad || [0, 0];
+  const [sh, sw] = spec.stride || [1, 1];
+  const [dh, dw] = spec.dilation || [1, 1];
+  const taps = [];
+  for (let a = 0; a < K.rows; a++) {
+    for (let b = 0; b < K.cols; b++) taps.push([i * sh - ph + a * dh, j * sw - pw + b * dw]);
+  }
+  return taps;
+}
+
+// The output cells (of an rows x cols output) that read input cell (r, c), each with the weight of
+// K (flipped for a convolution) that multiplies X[r, c] there: [i, j, weight].
+export function readers(spec, K, rows, cols, r, c) {
+  const [ph, pw] = spec.pad || [0, 0];
+  const [sh, sw] = spec.stride || [1, 1];
+  const [dh, dw] = spec.dilation || [1, 1];
+  const k = spec.flip ? Float64Array.from(K.grid).reverse() : K.grid;
+  const out = [];
+  for (let i = 0; i < rows; i++) {
+    const a = (r + ph - i * sh) / dh;
+    if (!Number.isInteger(a) || a < 0 || a >= K.rows) continue;
+    for (let j = 0; j < cols; j++) {
+      const b = (c + pw - j * sw) / dw;
+      if (Number.isInteger(b) && b >= 0 && b < K.cols) out.push([i, j, k[a * K.cols + b]]);
+    }
+  }
+  return out;
+}
+
+// Hover and animation marks, from the group's state: the input outlines the window of the hovered
+// (or picked, or animated) output cell; the output outlines the cells that read the hovered input
+// cell, with their weights, and during the animation shows only the cells computed so far.
+function refreshOverlays(group) {
+  const spec = group.live;
+  const x = spec && group.grids.get(spec.x);
+  const k = spec && group.grids.get(spec.k);
+  const out = spec && group.grids.get(spec.out);
+  if (!x || !k || !out) return;
+  const K = k.local();
+  const [rows, cols] = out.shape();
+  const anim = group.anim;
+  if (anim.k != null && anim.k >= rows * cols) anim.k = null; // the output shrank
+  const animCell = anim.k == null ? null : [Math.floor(anim.k / cols), anim.k % cols];
+  if (animCell) out.showPicked(animCell);
+  const cell = group.hoverOut || out.picked();
+  x.setOverlay({ taps: cell ? windowTaps(spec, K, cell[0], cell[1]) : null });
+  const hx = group.hoverX;
+  out.setOverlay({
+    marks: hx ? readers(spec, K, rows, cols, hx[0], hx[1]) : null,
+    shown: anim.k == null ? null : anim.k + 1,
+  });
+  showAnimation(group, rows * cols, animCell);
+}
+
+// ------------------------------------------------------------------------- the sliding window
+// Play / Pause / Step and a scrubber over every output cell: each step picks the next cell (so
+// Python explains it: window, products, sum) and the output fills in cell by cell.
+const SPEEDS = [1, 2, 4, 8];
+
+function animationBar(group) {
+  const bar = element("div", "cl-anim");
+  bar.setAttribute("role", "group");
+  bar.setAttribute("aria-label", "Slide the window over the input");
+  const play = element("button", "cl-anim-play");
+  play.type = "button";
+  const step = element("button", "cl-anim-step");
+  step.type = "button";
+  step.textContent = "Step";
+  step.title = "Compute the next output cell";
+  const scrub = element("input", "cl-anim-scrub");
+  scrub.type = "range";
+  scrub.min = "0";
+  scrub.setAttribute("aria-label", "output cell being computed");
+  const text = element("span", "cl-anim-text");
+  text.setAttribute("aria-live", "polite");
+  const speed = element("select", "cl-anim-speed");
+  speed.setAttribute("aria-label", "cells per second");
+  for (const v of SPEEDS) speed.append(Object.assign(document.createElement("option"), { value: String(v), textContent: `${v}/s` }));
+  speed.value = String(group.anim.speed);
+  bar.append(play, step, speed, scrub, text);
+  play.addEventListener("click", () => (group.anim.playing ? pause(group) : playAnimation(group)));
+  step.addEventListener("click", () => {
+    pause(group);
+    const n = cellCount(group);
+    goTo(group, group.anim.k == null || group.anim.k >= n - 1 ? 0 : group.anim.k + 1);
+  });
+  scrub.addEventListener("input", () => {
+    const k = Number(scrub.value); // read first: pausing redraws the bar from the old position
+    pause(group);
+    goTo(group, k);
+  });
+  speed.addEventListener("change", () => {
+    group.anim.speed = Number(speed.value);
+    if (group.anim.playing) {
+      pause(group);
+      playAnimation(group);
+    }
+  });
+  return { bar, play, scrub, text };
+}
+
+function cellCount(group) {
+  const out = group.grids.get(group.live.out);
+  const [rows, cols] = out ? out.shape() : [0, 0];
+  return rows * cols;
+}
+
+function goTo(group, k) {
+  const out = group.grids.get(group.live.out);
+  const [, cols] = out.shape();
+  group.anim.k = k;
+  group.stepping = true; // the animation's own pick, not the learner's
+  out.pick([Math.floor(k / cols), k % cols]);
+  group.stepping = false;
+  refreshOverlays(group);
+}
+
+function playAnimation(group) {
+  const anim = group.anim;
+  if (anim.k == null || anim.k >= cellCount(group) - 1) anim.k = -1; // from the first cell again
+  anim.playing = true;
+  const tick = () => {
+    if (!anim.playing || !group.el.isConnected) return;
+    const n = cellCount(group);
+    if (anim.k + 1 >= n) {
+      anim.playing = false;
+      refreshOverlays(group);
+      return;
+    }
+    goTo(group, anim.k + 1);
+    anim.timer = setTimeout(tick, 1000 / anim.speed);
+  };
+  tick();
+}
+
+function pause(group) {
+  group.anim.playing = false;
+  clearTimeout(group.anim.timer);
+  refreshOverlays(group);
+}
+
+function showAnimation(group, n, cell) {
+  const ui = group.animUi;
+  if (!ui) return;
+  const anim = group.anim;
+  ui.play.textContent = anim.playing ? "Pause ❚❚" : "Play ▶";
+  ui.play.setAttribute("aria-pressed", anim.playing ? "true" : "false");
+  ui.scrub.max = String(Math.max(0, n - 1));
+  ui.scrub.value = String(anim.k == null ? 0 : anim.k);
+  ui.text.textContent = cell ? `cell ${anim.k + 1} of ${n}: Y[${cell[0]}, ${cell[1]}]`
+    : `${n} output cells: Play slides the window over them`;
+  ui.bar.dataset.k = anim.k == null ? "" : String(anim.k);
+  ui.bar.dataset.playing = anim.playing ? "1" : "0";
+}
+
+function placeAnimation(group) {
+  const spec = group.live;
+  if (!spec || !spec.animate) {
+    if (group.animUi) group.animUi.bar.remove();
+    return;
+  }
+  if (!group.animUi) group.animUi = animationBar(group);
+  // The bar sits under the output grid, in the output's panel.
+  for (const panel of group.panels.values()) {
+    if (!panel.entries.has(spec.out)) continue;
+    if (group.animUi.bar.parentElement !== panel.el) panel.el.insertBefore(group.animUi.bar, panel.lines);
+  }
+}
+
 function livePreview(group) {
   const spec = group.live;
   const x = spec && group.grids.get(spec.x);
@@ -922,7 +1176,8 @@ function mountGroup(parentElement) {
   const el = element("div", "cl-group");
   parentElement.appendChild(el);
   const group = { el, root: el, panels: new Map(), grids: new Map(), live: null, sent: { stroke: {}, pick: {} },
-                  setStateValue: null };
+                  setStateValue: null, hoverX: null, hoverOut: null, animUi: null,
+                  anim: { k: null, playing: false, timer: null, speed: 2 } };
   group.send = (gridName) => (stateName, value) => {
     group.sent[stateName] = { ...group.sent[stateName], [gridName]: value };
     group.setStateValue(stateName, group.sent[stateName]);
@@ -969,7 +1224,26 @@ function updatePanel(group, panel, p) {
       if (group.grids.get(g.name) === entry) group.grids.delete(g.name);
     };
     entry.setSender(group.send(g.name));
-    entry.onLocal(() => livePreview(group));
+    entry.onLocal(() => {
+      livePreview(group);
+      refreshOverlays(group);
+    });
+    entry.onHover((cell) => {
+      if (!group.live) return;
+      if (g.name === group.live.x) group.hoverX = cell;
+      else if (g.name === group.live.out) group.hoverOut = cell;
+      else return;
+      refreshOverlays(group);
+    });
+    entry.onPick(() => {
+      if (!group.stepping && group.anim.k != null) {
+        // The learner picked a cell: the animation stops and the whole output shows again.
+        group.anim.playing = false;
+        clearTimeout(group.anim.timer);
+        group.anim.k = null;
+      }
+      refreshOverlays(group);
+    });
     group.grids.set(g.name, entry);
     return entry;
   }, (entry, g) => entry.update(g));
@@ -1003,7 +1277,11 @@ export default function (component) {
     }
     if (!entry) {
       entry = mountGroup(parentElement);
-      entry.teardown = () => entry.panels.forEach((p) => p.remove());
+      entry.teardown = () => {
+        entry.anim.playing = false;
+        clearTimeout(entry.anim.timer);
+        entry.panels.forEach((p) => p.remove());
+      };
       MOUNTS.set(parentElement, entry);
     }
     entry.setStateValue = setStateValue;
@@ -1012,6 +1290,8 @@ export default function (component) {
     // Python's answer is drawn; while a newer stroke is still on its way, the preview stays.
     entry.panels.forEach((panel) => panel.el.classList.remove("cl-stale"));
     livePreview(entry);
+    placeAnimation(entry);
+    refreshOverlays(entry);
     if (data.link != null && window.location.search !== `?${data.link}`) {
       // The share link: the address bar follows every change, in place (Back leaves the page).
       window.history.replaceState(window.history.state, "", `${window.location.pathname}?${data.link}`);

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from browser_helpers import (
     APP_COLD_MS,
+    FIND_GRID_JS,
     cell_pixels,
     cell_points,
     choose_option,
@@ -639,3 +640,74 @@ def test_the_browsers_correlation_and_colour_range_are_the_cores(page: Page, app
     limits = page.evaluate("async ([url, tops]) => { const m = await import(url); "
                            "return tops.map((t) => m.niceLimit(t)); }", [url, tops])
     assert limits == [nice_limit(t) for t in tops]
+
+
+def _readers(X_shape: tuple[int, int], K: np.ndarray, settings: dict, flip: bool, r: int, c: int) -> list:
+    """Brute force: every output cell whose window reads X[r, c], with the weight it uses there."""
+    probe = np.zeros(X_shape)
+    probe[r, c] = 1.0
+    Kf = K[::-1, ::-1] if flip else K
+    found = []
+    for a in range(K.shape[0]):
+        for b in range(K.shape[1]):
+            only = np.zeros_like(K)
+            only[a, b] = 1.0  # one tap at a time: which output cells multiply X[r, c] by Kf[a, b]
+            Y = corr2d(probe, only, **settings)
+            found += [[int(i), int(j), float(Kf[a, b])] for i, j in zip(*np.nonzero(Y), strict=True)]
+    return sorted(found)
+
+
+def test_hovering_shows_both_directions_of_dependency(page: Page, app_url: str) -> None:
+    """Hover an input cell: the output cells that read it are outlined with the weight used there; hover
+    an output cell: the window it reads is outlined on the input, padding included."""
+    X = np.zeros((6, 7))
+    K = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    state = share.PlaygroundState(X=X, K=K, mode="convolution", padding=(1, 1), stride=(1, 2))
+    settings = {"padding": (1, 1), "stride": (1, 2)}
+    page.goto(f"{app_url}?{urlencode(share.encode_state(state))}")
+    wait_for_grid(page, "pg.output", conv2d(X, K, **settings), timeout_ms=APP_COLD_MS)
+    wait_for_script_end(page)
+
+    for r, c in [(2, 3), (0, 0), (5, 6)]:
+        page.mouse.move(*cell_points(page, "pg.paint", [(r, c)])[0])
+        page.wait_for_function(f"(name) => {{ {FIND_GRID_JS}; return gridCanvas(name)?.dataset.marks; }}",
+                               arg="pg.output")
+        marks = sorted(json.loads(grid_data(page, "pg.output")["marks"]))
+        assert marks == _readers(X.shape, K, settings, True, r, c), (r, c)
+    page.mouse.move(*cell_points(page, "pg.output", [(0, 1)])[0])
+    window = [[-1, 1], [-1, 2], [-1, 3], [0, 1], [0, 2], [0, 3]]  # row -1 is the zero padding
+    wait_for_grid_attr(page, "pg.paint", "taps", json.dumps(window, separators=(",", ":")))
+    expect_no_exception(page)
+
+
+def test_the_window_slides_plays_pauses_and_scrubs(page: Page, app_url: str) -> None:
+    open_playground(page, app_url)
+    bar = page.locator(".cl-anim")
+    play = bar.locator(".cl-anim-play")
+    play.click()
+    # It moves: the output fills in cell by cell and the picked cell follows.
+    page.wait_for_function(f"() => {{ {FIND_GRID_JS}; "
+                           "return Number(gridCanvas('pg.output')?.dataset.shown) >= 3; }")
+    expect(play).to_have_text(re.compile("Pause"))
+    play.click()  # pause
+    expect(bar).to_have_attribute("data-playing", "0")
+    k = int(bar.get_attribute("data-k"))
+    page.wait_for_timeout(1200)
+    assert int(bar.get_attribute("data-k")) == k  # paused: it stays
+    data = grid_data(page, "pg.output")
+    assert int(data["shown"]) == k + 1
+    assert data["picked"] == f"{k // 7},{k % 7}"
+    # Scrubbing lands on a cell: picked there, explained by Python, the cells after it blank.
+    scrub = bar.locator(".cl-anim-scrub")
+    scrub.evaluate("(el) => { el.value = '19'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    wait_for_grid_attr(page, "pg.output", "picked", "2,5")
+    wait_for_grid_attr(page, "pg.output", "shown", "20")
+    expect(page.get_by_text("Explain Y[2, 5]")).to_be_visible()
+    bar.locator(".cl-anim-step").click()
+    wait_for_grid_attr(page, "pg.output", "picked", "2,6")
+    expect(bar.locator(".cl-anim-text")).to_have_text("cell 21 of 42: Y[2, 6]")
+    # A click on an output cell leaves the animation: the whole output shows again.
+    click_cell(page, "pg.output", 4, 1)
+    wait_for_grid_attr(page, "pg.output", "shown", "")
+    wait_for_grid(page, "pg.output", corr2d(STRIPES, EDGE))
+    expect_no_exception(page)
