@@ -38,6 +38,7 @@ __all__ = [
     "curvature",
     "descent_limit",
     "first_kernel",
+    "learning_path",
     "learning_start",
     "printed_numbers",
     "replay_notebook",
@@ -125,6 +126,19 @@ def learning_start() -> RecoveredStart:
     return recover_start(X, corr2d(X, EDGE_K), KERNEL_SHAPE, lr=LR,
                          losses=printed_numbers(NOTEBOOK["training"]),
                          weight=printed_numbers(NOTEBOOK["weight"]))
+
+
+def learning_path(X: np.ndarray, Y: np.ndarray, start: np.ndarray, *, lr: float = LR,
+                  epochs: int = EPOCHS) -> np.ndarray:
+    """(epochs + 1, h*w) float32: the weights before the first update and after each, in the lesson's loop.
+
+    Each epoch depends only on the weights it starts from, so replaying one epoch at a time is the same run.
+    """
+    path = [np.asarray(start, dtype=np.float32)]
+    for _ in range(epochs):
+        _, weight = replay_learning(X, Y, path[-1], lr=lr, epochs=1)
+        path.append(weight)
+    return np.array([w.ravel() for w in path])
 
 
 @dataclass(frozen=True)

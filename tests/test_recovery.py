@@ -1,6 +1,7 @@
 """Recovering the lesson's random draws from its printouts: the answers replay every printed digit when
 run through the lesson's own code, and printouts no draw can produce are refused in words."""
 
+import itertools
 import math
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from convlab.lesson import (
     curvature,
     descent_limit,
     first_kernel,
+    learning_path,
     learning_start,
     printed_numbers,
     replay_notebook,
@@ -321,3 +323,37 @@ def test_a_true_convolutions_target_is_learned_as_the_flipped_kernel():
     target = conv2d(X, EDGE_K)  # convolution flips [1, -1] to [-1, 1]
     _, learned = replay_learning(X, target, learning_start().start, lr=LR, epochs=200)
     np.testing.assert_allclose(learned, [[-1, 1]], atol=1e-5)
+
+
+def test_the_learning_path_is_the_run_one_epoch_at_a_time():
+    X, start = stripes(), learning_start().start
+    path = learning_path(X, corr2d(X, EDGE_K), start)
+    assert path.shape == (11, 2) and path.dtype == np.float32
+    np.testing.assert_array_equal(path[0], start.ravel())
+    _, final = replay_learning(X, corr2d(X, EDGE_K), start, lr=LR, epochs=10)
+    np.testing.assert_array_equal(path[-1], final.ravel())
+    # Along (1, 1) the error changes sign every epoch: the zigzag of the factor 1 - 0.03·60 = -0.8.
+    along = (path - [1, -1]) @ [1, 1]
+    assert all(a * b < 0 for a, b in itertools.pairwise(along))
+
+
+def test_the_printout_pins_the_start_down_to_its_fourth_decimal():
+    # The Lesson page says so: every start whose exact replay prints the twelve numbers lies within 0.0002.
+    X = stripes()
+    Y = corr2d(X, EDGE_K)
+    start = learning_start().start.ravel().astype(np.float64)
+    value = np.array([float(v) for v in LOSSES + WEIGHT])
+    half = np.array([5e-4] * 10 + [5e-5] * 2)
+    offsets = np.linspace(-1e-3, 1e-3, 401)
+    a, b = np.meshgrid(offsets, offsets)
+    w = start + np.column_stack([a.ravel(), b.ravel()])  # (n, 2): every start of the grid at once
+    P = np.lib.stride_tricks.sliding_window_view(X, (1, 2)).reshape(-1, 2)
+    losses = []
+    for _ in range(10):
+        error = w @ P.T - Y.ravel()  # (n, 42)
+        losses.append((error**2).sum(axis=1))
+        w = w - LR * 2 * error @ P
+    prints = (np.abs(np.column_stack([*losses, w]) - value) < half).all(axis=1)
+    replaying = np.column_stack([a.ravel(), b.ravel()])[prints]
+    assert len(replaying) > 1
+    assert np.abs(replaying).max() < 2e-4
