@@ -204,6 +204,11 @@ def recover_start(
             the printed number it misses.
     """
     Xn, Yn = as_grid(X, "the input"), as_grid(Y, "the target")
+    fits = isinstance(kernel_shape, (tuple, list)) and len(kernel_shape) == 2 and all(
+        isinstance(n, int) and 1 <= n <= side for n, side in zip(kernel_shape, Xn.shape, strict=True))
+    if not fits:
+        raise ValueError(f"the kernel shape must be two whole numbers (rows, columns) that fit in the "
+                         f"{Xn.shape[0]}x{Xn.shape[1]} input, got {describe(kernel_shape)}")
     h, w = kernel_shape
     if Yn.shape != (Xn.shape[0] - h + 1, Xn.shape[1] - w + 1):
         raise ValueError(f"a {h}x{w} kernel on a {Xn.shape[0]}x{Xn.shape[1]} input cannot give a "

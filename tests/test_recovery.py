@@ -168,6 +168,10 @@ def test_bad_learning_printouts_are_refused_in_words():
         recover_start(X, Y, (1, 2), lr=LR, losses="14.700", weight=WEIGHT)
     with pytest.raises(ValueError, match="the learning rate must be a positive number"):
         recover_start(X, Y, (1, 2), lr=0, losses=LOSSES, weight=WEIGHT)
+    with pytest.raises(ValueError, match="the kernel shape must be two whole numbers"):
+        recover_start(X, Y, (0, 2), lr=LR, losses=LOSSES, weight=WEIGHT)
+    with pytest.raises(ValueError, match="that fit in the 6x8 input"):
+        recover_start(X, Y, (7, 1), lr=LR, losses=LOSSES, weight=WEIGHT)
     with pytest.raises(ValueError, match="cannot give a 6x6 target"):
         recover_start(X, np.zeros((6, 6)), (1, 2), lr=LR, losses=LOSSES, weight=WEIGHT)
 
