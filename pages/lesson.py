@@ -85,10 +85,11 @@ def _predict(step: int, question: str, answers: dict[str, tuple[bool, str]], key
     return True
 
 
-def _printouts(*keys: str, expanded: bool = False) -> None:
+def _printouts(*keys: str, expanded: bool = False, what: str | None = None) -> None:
     """The notebook's printouts beside ConvLab's replay of the same cells, and whether they agree."""
     replay = _notebook().printouts
-    label = "The notebook's printout" + ("s" if len(keys) > 1 else "") + " beside ConvLab's replay"
+    what = what or "The notebook's printout" + ("s" if len(keys) > 1 else "")
+    label = f"{what} beside ConvLab's replay"
     with st.expander(label, expanded=expanded, icon=":material/terminal:"):
         left, right = st.columns(2)
         left.caption("The notebook printed")
@@ -393,8 +394,8 @@ def step_learning() -> None:
                     f"`[{start[0, 0]:.4f}, {start[0, 1]:.4f}]` — {inside} the layer's initialisation range "
                     "±1/√2 ≈ ±0.7071 — and reruns the notebook's loop (on `X` and `Y` reshaped to 1×1×6×8 "
                     "and 1×1×6×7, as `nn.LazyConv2d` wants them) from it:")
-        _printouts("X, Y")
-        _printouts("training", "weight", expanded=True)
+        _printouts("X, Y", what="The notebook's reshaped X and Y")
+        _printouts("training", "weight", expanded=True, what="The notebook's losses and learned kernel")
         _grids(("recovered start", start.astype(np.float64)), ("learned", _notebook_path()[-1:]),
                ("target [1, −1]", EDGE_K), key="l6", shared=("recovered start", "learned", "target [1, −1]"),
                decimals=4)
