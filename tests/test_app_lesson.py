@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from convlab import conv2d, corr2d
 from convlab.colour import NEUTRAL
 from convlab.images import image_preset
-from convlab.lesson import curvature, first_kernel, stripes
+from convlab.lesson import curvature, first_kernel, learning_start, stripes
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
@@ -302,3 +302,13 @@ def test_what_if_the_target_is_a_true_convolution(streamlit_warnings):
     np.testing.assert_array_equal(at.session_state["tr.Y_paint"], corr2d(stripes(), [[-1.0, 1.0]]))
     np.testing.assert_array_equal(at.session_state["tr.X"], stripes())
     assert streamlit_warnings == []
+
+
+def test_the_recovered_numbers_are_computed_never_typed_into_the_page():
+    # The page shows the recovered draws and their replays, but holds none of their digits: the core
+    # computes them from the notebook's printouts when the page runs.
+    source = (Path(__file__).resolve().parents[1] / "pages" / "lesson.py").read_text()
+    family, start = first_kernel(), learning_start().start
+    digits = [f"{v:.4f}" for v in [*family.base.ravel(), *start.ravel()]]
+    for text in [*digits, "3.6293", "9.7370", "14.700", "0.144", "0.9524", "1.0302", "0.2456"]:
+        assert text.lstrip("-") not in source, text
