@@ -95,15 +95,17 @@ def check_signed(page: Page, name: str) -> int:
     return int(zero.sum())
 
 
-def check_page(page: Page, images: set[str], signed: set[str], *, zeros_in: set[str]) -> None:
+def check_page(page: Page, images: set[str], signed: set[str], *, zeros_in: set[str],
+               hidden: set[str] = frozenset()) -> None:
     """Every grid on the page is one of `images` or `signed` (and all of those are there); each is
-    coloured by its policy; the grids in `zeros_in` hold a 0 cell (so the neutral colour was checked)."""
+    coloured by its policy (except the `hidden` ones, in a tab not shown); the grids in `zeros_in`
+    hold a 0 cell (so the neutral colour was checked)."""
     wait_for_script_end(page)
     names = set(grid_names(page))
     assert names == images | signed, f"grids on the page: {sorted(names)}"
     for name in sorted(images):
         check_image(page, name)
-    for name in sorted(signed):
+    for name in sorted(signed - hidden):
         zeros = check_signed(page, name)
         if name in zeros_in:
             assert zeros > 0, f"{name} was meant to hold a 0 cell"
@@ -158,20 +160,28 @@ def test_playground_colours(page: Page, app_url: str) -> None:
 def test_lesson_colours(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/lesson")
     wait_for_grid(page, "l1.Y = corr2d(X, K)", [[19, 25], [37, 43]], timeout_ms=APP_COLD_MS)
-    keyed(page, "l4.guess").get_by_text("Nothing: all zeros").click()
-    wait_for_grid(page, "l4b.corr2d(X.T, K)", np.zeros((8, 5)))
-    wait_for_grid(page, "l5.learned")
-    images = {"l3.X", "l4a.X.T"}
-    signed = {"l1.X", "l1.K", "l1.Y = corr2d(X, K)", "l2.K flipped", "l2.corr2d(X, K)", "l2.conv2d(X, K)",
-              "l3.K", "l3.Y = corr2d(X, K)", "l4a.K", "l4b.corr2d(X.T, K)", "l4b.K.T = [[1], [−1]]",
-              "l4b.corr2d(X.T, K.T)", "l5.initial", "l5.learned", "l5.target [1, −1]"}
-    zeros = {"l1.X", "l1.K", "l2.K flipped", "l3.Y = corr2d(X, K)", "l4b.corr2d(X.T, K)",
-             "l4b.corr2d(X.T, K.T)"}
-    check_page(page, images, signed, zeros_in=zeros)
+    keyed(page, "l4.guess").get_by_text("In columns 1 and 5: the two vertical edges").click()
+    wait_for_grid(page, "l4.Y = corr2d(X, K)")
+    keyed(page, "l5.guess").get_by_text("Nothing: all zeros").click()
+    wait_for_grid(page, "l5b.corr2d(X.T, K)", np.zeros((8, 5)))
+    set_number(page, "l3.guess", 5)
+    wait_for_grid(page, "l3.conv2d(X, K)")
+    wait_for_grid(page, "l6.learned")
+    page.get_by_text("Feature map and receptive field").click()  # its grids are drawn once it is open
+    images = {"l4a.X", "l5a.X.T"}
+    signed = {"l1.X", "l1.K", "l1.Y = corr2d(X, K)", "l2.kernel", "l2.output", "l3.K flipped",
+              "l3.corr2d(X, K)", "l3.conv2d(X, K)", "l3.corr2d(X, K flipped)", "l4a.K", "l4.Y = corr2d(X, K)",
+              "l4.fields.Z = corr2d(Y, K)", "l4.fields.cells of Y that Z[0, j] reads",
+              "l4.fields.its receptive field in X", "l5a.K", "l5b.corr2d(X.T, K)", "l5b.K.T = [[1], [−1]]",
+              "l5b.corr2d(X.T, K.T)", "l6.recovered start", "l6.learned", "l6.target [1, −1]"}
+    own = {"l6.own.initial", "l6.own.learned", "l6.own.target [1, −1]"}  # in a tab not shown yet
+    zeros = {"l1.X", "l1.K", "l3.K flipped", "l4.Y = corr2d(X, K)", "l5b.corr2d(X.T, K)",
+             "l5b.corr2d(X.T, K.T)", "l4.fields.cells of Y that Z[0, j] reads"}
+    check_page(page, images, signed | own, zeros_in=zeros, hidden=own)
     # Compared grids share one range.
-    same_legend(page, "l2.corr2d(X, K)", "l2.conv2d(X, K)")
-    same_legend(page, "l5.learned", "l5.target [1, −1]")
-    same_legend(page, "l5.initial", "l5.learned")
+    same_legend(page, "l3.corr2d(X, K)", "l3.conv2d(X, K)")
+    same_legend(page, "l6.learned", "l6.target [1, −1]")
+    same_legend(page, "l6.recovered start", "l6.learned")
 
 
 def test_train_colours(page: Page, app_url: str) -> None:

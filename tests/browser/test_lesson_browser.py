@@ -1,7 +1,8 @@
 """The Lesson page in a real Chromium shows the lesson's numbers: [[19, 25], [37, 43]], the 6x7 edge
-map, all zeros for the transposed image once the learner has predicted, and ten "epoch i, loss x"
-lines that match training the 1x2 kernel with lr 3e-2 in this process; "Open in the Playground"
-opens that example there, and one Back press returns to the Lesson.
+map once predicted, all zeros for the transposed image once the learner has predicted, the notebook's
+own printouts beside ConvLab's replay of them (its ten losses, its learned weights, its first example),
+and no Plotly until the landscape is asked for; "Open in the Playground" opens that example there, and
+one Back press returns to the Lesson.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from browser_helpers import (
     grid,
     keyed,
     metric_value,
+    set_number,
+    wait_for_chart,
     wait_for_grid,
     wait_for_script_end,
 )
@@ -26,6 +29,7 @@ from playwright.sync_api import Page, expect
 from convlab import conv2d, corr2d
 from convlab.images import image_preset
 from convlab.kernels import kernel_preset
+from convlab.lesson import NOTEBOOK
 from convlab.training import KernelTrainer, TrainConfig
 
 STRIPES = image_preset("stripes")
@@ -46,54 +50,87 @@ def open_lesson(page: Page, url: str) -> None:
     expect_no_exception(page)
 
 
+def predict(page: Page, key: str, answer: str) -> None:
+    keyed(page, key).get_by_text(answer, exact=True).click()
+    expect(page.get_by_text("Right!").first).to_be_visible()
+
+
 def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     open_lesson(page, app_url)
+    # The first screen is light: no Plotly chart anywhere until the landscape is asked for.
+    assert page.locator(".js-plotly-plot").count() == 0
 
     # 1. The 3x3 example, as grids and as text.
     wait_for_grid(page, "l1.X", LESSON_X)
     wait_for_grid(page, "l1.K", LESSON_K)
     expect(page.get_by_text("[[19, 25], [37, 43]]").first).to_be_visible()
 
-    # 2. Convolution is correlation with the kernel turned by 180°.
-    wait_for_grid(page, "l2.K flipped", LESSON_K[::-1, ::-1])
-    wait_for_grid(page, "l2.corr2d(X, K)", corr2d(LESSON_X, LESSON_K))
-    wait_for_grid(page, "l2.conv2d(X, K)", conv2d(LESSON_X, LESSON_K))
+    # 2. The notebook's first example, printed by the kernel ConvLab recovered, beside the notebook's text.
+    first = page.get_by_test_id("stCode").filter(has_text="grad_fn=<AddBackward0>")
+    expect(first).to_have_count(3)  # the notebook's, the replay, and the family's current kernel
+    assert {t.strip() for t in first.all_inner_texts()} == {NOTEBOOK["first example"]}
+    wait_for_grid(page, "l2.output", [[3.6293, 5.1562], [8.2101, 9.7370]], atol=5e-5)
 
-    # 3. Edge detection on the stripes: the 6x7 map of +1 (white to black) and -1 (black to white).
+    # 3. Convolution is correlation with the kernel turned by 180°.
+    set_number(page, "l3.guess", 5)
+    expect(page.get_by_text("Right!").first).to_be_visible()
+    wait_for_grid(page, "l3.K flipped", LESSON_K[::-1, ::-1])
+    wait_for_grid(page, "l3.corr2d(X, K)", corr2d(LESSON_X, LESSON_K))
+    wait_for_grid(page, "l3.conv2d(X, K)", conv2d(LESSON_X, LESSON_K))
+
+    # 4. Edge detection on the stripes: predict, then the 6x7 map of +1 (white to black) and -1.
     edges = np.zeros((6, 7))
     edges[:, 1], edges[:, 5] = 1.0, -1.0
     np.testing.assert_array_equal(corr2d(STRIPES, EDGE), edges)  # the lesson's printed tensor
-    wait_for_grid(page, "l3.X", STRIPES)
-    wait_for_grid(page, "l3.Y = corr2d(X, K)", edges)
+    wait_for_grid(page, "l4a.X", STRIPES)
+    expect(grid(page, "l4.Y = corr2d(X, K)")).to_have_count(0)
+    predict(page, "l4.guess", "In columns 1 and 5: the two vertical edges")
+    wait_for_grid(page, "l4.Y = corr2d(X, K)", edges)
 
-    # 4. The transposed image: nothing until the learner predicts, then all zeros.
-    expect(page.get_by_text("Make a prediction to reveal the answer.")).to_be_visible()
-    expect(grid(page, "l4b.corr2d(X.T, K)")).to_have_count(0)
-    keyed(page, "l4.guess").get_by_text("Nothing: all zeros").click()
-    expect(page.get_by_text("Right!")).to_be_visible()
-    wait_for_grid(page, "l4b.corr2d(X.T, K)", np.zeros((8, 5)))
+    # 5. The transposed image: nothing until the learner predicts, then all zeros.
+    expect(grid(page, "l5b.corr2d(X.T, K)")).to_have_count(0)
+    predict(page, "l5.guess", "Nothing: all zeros")
+    wait_for_grid(page, "l5b.corr2d(X.T, K)", np.zeros((8, 5)))
     # ... and the transposed kernel finds the horizontal edges instead.
-    wait_for_grid(page, "l4b.corr2d(X.T, K.T)", corr2d(STRIPES.T, EDGE.T))
+    wait_for_grid(page, "l5b.corr2d(X.T, K.T)", corr2d(STRIPES.T, EDGE.T))
 
-    # 5. Ten epochs of the lesson's training, printed the lesson's way.
+    # 6. The notebook's ten epochs, replayed from the recovered start, beside the notebook's printout.
+    log = page.get_by_test_id("stCode").filter(has_text="epoch 1, loss 14.700")
+    expect(log).to_have_count(2)
+    for text in log.all_inner_texts():
+        lines = text.strip().splitlines()
+        assert all(re.fullmatch(r"epoch \d+, loss \d+\.\d{3}", line) for line in lines), lines
+        assert "\n".join(lines) == NOTEBOOK["training"]
+    weights = page.get_by_test_id("stCode").filter(has_text="tensor([[ 0.9524, -1.0302]])")
+    expect(weights).to_have_count(2)
+    wait_for_grid(page, "l6.target [1, −1]", EDGE)
+    expect_no_exception(page)
+
+    # Why learning works, and the landscape only when asked for.
+    predict(page, "l6.guess", "At [1, −1]")
+    assert page.locator(".js-plotly-plot").count() == 0
+    keyed(page, "l6.landscape_on").locator("label").click()
+    wait_for_chart(page, "l6.landscape", timeout_ms=APP_COLD_MS)
+    expect(page.get_by_text("1 − 0.03·60 = −0.8")).to_be_visible()
+
+    # Your own random start, in its tab: ten lines that match training with that seed in this process.
+    page.get_by_role("tab", name="Your own random start").click()
     trainer = KernelTrainer(STRIPES, corr2d(STRIPES, EDGE), TrainConfig(seed=0, lr=3e-2, epochs=10))
     want = [f"epoch {i + 1}, loss {trainer.step().loss:.3f}" for i in range(10)]
-    log = page.get_by_test_id("stCode").filter(has_text="epoch 1, loss")
-    expect(log).to_have_count(1)
-    lines = log.inner_text().strip().splitlines()
-    assert all(re.fullmatch(r"epoch \d+, loss \d+\.\d{3}", line) for line in lines), lines
-    assert lines == want
-    losses = [float(line.rsplit(" ", 1)[1]) for line in lines]
+    own = page.get_by_test_id("stCode").filter(has_text=want[0]).filter(has_not_text="14.700")
+    expect(own).to_have_count(1)
+    assert own.inner_text().strip().splitlines() == want
+    losses = [float(line.rsplit(" ", 1)[1]) for line in want]
     assert all(a > b for a, b in itertools.pairwise(losses)), "the loss falls every epoch"
-    wait_for_grid(page, "l5.learned", trainer.weight, atol=1e-6)
-    wait_for_grid(page, "l5.target [1, −1]", EDGE)
+    wait_for_grid(page, "l6.own.learned", trainer.weight, atol=1e-6)
     expect_no_exception(page)
 
 
 def test_open_in_the_playground_and_back(page: Page, app_url: str) -> None:
     # Issue 8: after "Open in the Playground" the browser's Back needed two presses.
     open_lesson(page, app_url)
-    click_button(page, "l3.open")
+    predict(page, "l4.guess", "In columns 1 and 5: the two vertical edges")
+    click_button(page, "l4.open")
     wait_for_grid(page, "pg.output", corr2d(STRIPES, EDGE))
     wait_for_grid(page, "pg.paint", STRIPES)
     expect(page.get_by_role("heading", name="Playground")).to_be_visible()
@@ -116,7 +153,8 @@ def test_open_in_the_playground_and_back(page: Page, app_url: str) -> None:
 def test_train_it_yourself(page: Page, app_url: str) -> None:
     # Issue 8: "Train it yourself" logged a Session State warning; a finished run said "paused".
     open_lesson(page, app_url)
-    click_button(page, "l5.open")
+    page.get_by_role("tab", name="Your own random start").click()
+    click_button(page, "l6.open")
     expect(page.get_by_role("heading", name="Train a kernel")).to_be_visible()
     wait_for_grid(page, "tr.target_fig", corr2d(STRIPES, EDGE), timeout_ms=APP_COLD_MS)
     wait_for_script_end(page)
