@@ -80,9 +80,8 @@ PAGES: dict[str, dict[str, Any]] = {
     "playground": {"path": "", "grids": ["pg.paint", "pg.kedit", "pg.output", "pg.ex_w", "pg.ex_k",
                                          "pg.ex_p"]},
     "lesson": {"path": "/lesson", "grids": [
-        "l1.X", "l1.K", "l1.Y = corr2d(X, K)", "l2.K flipped", "l2.corr2d(X, K)", "l2.conv2d(X, K)",
-        "l3.X", "l3.K", "l3.Y = corr2d(X, K)", "l4a.X.T", "l4a.K", "l5.initial", "l5.learned",
-        "l5.target [1, −1]"]},
+        "l1.X", "l1.K", "l1.Y = corr2d(X, K)", "l2.kernel", "l2.output", "l4a.X", "l4a.K", "l5a.X.T", "l5a.K",
+        "l6.recovered start", "l6.learned", "l6.target [1, −1]"]},
     "train": {"path": "/train", "grids": ["tr.paint_x", "tr.learned", "tr.target_fig", "tr.pred"],
               "loss_chart": True},
 }
