@@ -30,7 +30,7 @@ from ui import workspace as ws
 from ui.grid import grid_group, panel, view_data
 from ui.progress import mark_done, teacher_view
 from ui.state import require_entry_script
-from ui.widgets import cell_text, show_source
+from ui.widgets import cell_text, printout, show_source
 
 require_entry_script()
 ss = st.session_state
@@ -95,8 +95,8 @@ def _printouts(*keys: str, expanded: bool = False, what: str | None = None) -> N
         left.caption("The notebook printed")
         right.caption("ConvLab reruns the cell now and prints")
         for key in keys:
-            left.code(NOTEBOOK[key], language=None)
-            right.code(replay[key], language=None)
+            printout(NOTEBOOK[key], where=left)
+            printout(replay[key], where=right)
         if all(replay[key] == NOTEBOOK[key] for key in keys):
             st.caption("Identical, character for character.")
         else:
@@ -215,7 +215,7 @@ def step_layer() -> None:
     out = replay_module(FIRST_X, K)
     Y = out.detach().numpy().astype(np.float64)
     _grids(("kernel", K), ("output", Y), key="l2", decimals=4)
-    st.code(repr(out), language=None)
+    printout(repr(out))
     same = [[f"{v:.4f}" for v in row] for row in Y] == [list(row) for row in family.printout]
     drawable = bool(((K >= 0) & (K < 1)).all())
     st.markdown(("The output prints the notebook's digits. " if same else
@@ -414,8 +414,7 @@ def step_learning() -> None:
         seed = st.number_input("Random seed of the initial weights", 0, 10_000, value=0, key="l6.seed")
         losses, initial, final = _your_run(int(seed))
         left, right = st.columns([2, 3])
-        left.code("\n".join(f"epoch {i + 1}, loss {loss:.3f}" for i, loss in enumerate(losses)),
-                  language=None)
+        printout("\n".join(f"epoch {i + 1}, loss {loss:.3f}" for i, loss in enumerate(losses)), where=left)
         with right:
             _grids(("initial", initial), ("learned", final), ("target [1, −1]", EDGE_K),
                    key="l6.own", shared=("initial", "learned", "target [1, −1]"))

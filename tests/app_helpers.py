@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -76,3 +78,13 @@ def components(at: AppTest, name: str) -> list[dict]:
 def texts(at: AppTest) -> list[str]:
     """All markdown and caption text, in page order."""
     return [e.value for e in _walk(at.main) if type(e).__name__ in ("Markdown", "Caption")]
+
+
+def printouts(node) -> list[str]:
+    """The text of every printout (ui.widgets.printout) under `node`: an AppTest or one of its blocks."""
+    found = []
+    for h in node.html:
+        m = re.fullmatch(r'<pre class="cl-printout">(.*)</pre>', h.value, flags=re.S)
+        if m:
+            found.append(html.unescape(m.group(1)))
+    return found

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import grids, texts
+from app_helpers import grids, printouts, texts
 from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
@@ -60,8 +60,8 @@ def _answer_all(at: AppTest) -> AppTest:
 
 def _side(at: AppTest, column: int) -> list[str]:
     """Code blocks in one column of each replay expander: 0 the notebook's, 1 ConvLab's replay."""
-    return [code.value for e in at.expander if "beside ConvLab's replay" in e.label
-            for code in e.columns[column].code]
+    return [code for e in at.expander if "beside ConvLab's replay" in e.label
+            for code in printouts(e.columns[column])]
 
 
 def test_every_printed_figure_of_the_lesson_is_on_the_page_replayed():
@@ -209,7 +209,7 @@ def test_moving_along_the_first_kernels_family_keeps_the_output():
     assert g["l2.kernel"]["values"].min() < 0
     assert [[f"{v:.4f}" for v in row] for row in g["l2.output"]["values"]] == [["3.6293", "5.1562"],
                                                                                ["8.2101", "9.7370"]]
-    assert SEED_PRINTOUTS[0] in [c.value for c in at.code]
+    assert SEED_PRINTOUTS[0] in printouts(at)
     assert any("torch.rand could never draw it, yet the output is the same" in t for t in texts(at))
 
 

@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from app_helpers import app, grids, lines, link, panels, texts
+from app_helpers import app, grids, lines, link, panels, printouts, texts
 from PIL import Image
 
 from convlab import conv2d, corr2d
@@ -350,12 +350,12 @@ def test_the_live_holder_follows_strokes_for_downloads():
 
 def test_show_the_code_renders_only_when_open_and_downloads_are_made_on_click():
     at = app()
-    assert [c.value for c in at.code if c.value.startswith("def corr2d_loop")] == []  # closed: nothing built
+    assert [c for c in printouts(at) if c.startswith("def corr2d_loop")] == []  # closed: nothing built
     at.session_state["pg.show_code"] = True
     at.run()
     assert not at.exception
     codes = [c.value for c in at.code]
-    assert any(c.startswith("def corr2d_loop(X, K):") for c in codes)
+    assert any(c.startswith("def corr2d_loop(X, K):") for c in printouts(at))
     snippet = next(c for c in codes if "import torch" in c)
     scope: dict = {}
     exec(snippet, scope)  # the snippet prints; it must also leave Y equal to the page's output

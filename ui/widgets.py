@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -63,9 +65,18 @@ def explain_lines(e) -> list[tuple[str, bool]]:
     return lines
 
 
-def show_source(*functions: Callable) -> None:
+def printout(text: str, *, where: Any = None) -> None:
+    """Text as a program prints it: monospace, every space kept (class `cl-printout`, styled by app.css).
+
+    Not `st.code`: its highlighter is a 1.5 MB script that the browser compiles before it draws the
+    rest of the page (the Train page's cold load went from 3.7 s to ... without it, benchmarks/bench_app.py).
+    """
+    (where or st).html(f'<pre class="cl-printout">{html.escape(text)}</pre>')
+
+
+def show_source(*functions: Callable, where: Any = None) -> None:
     """Show the source code of `functions`, as they run in this app."""
-    st.code("\n\n".join(inspect.getsource(f) for f in functions), language="python", wrap_lines=True)
+    printout("\n\n".join(inspect.getsource(f) for f in functions), where=where)
 
 
 @functools.cache

@@ -141,17 +141,17 @@ def wait_for_markdown(page: Page, text: str) -> None:
 
 
 def wait_for_code(page: Page, text: str) -> None:
-    """Wait until some `st.code` element shows exactly `text`."""
+    """Wait until some printout (`ui.widgets.printout`, or an `st.code`) shows exactly `text`."""
     try:
         wait_until(
             page,
-            """text => [...document.querySelectorAll('[data-testid="stCode"] code')]
+            """text => [...document.querySelectorAll('pre.cl-printout, [data-testid="stCode"] code')]
                          .some((el) => el.textContent.trim() === text)""",
             text,
             what=f"a code block reading {text!r}",
         )
     except AssertionError as error:
-        shown = page.get_by_test_id("stCode").locator("code").all_text_contents()
+        shown = page.locator('pre.cl-printout, [data-testid="stCode"] code').all_text_contents()
         raise AssertionError(f"{error}; code blocks show {shown}") from None
 
 

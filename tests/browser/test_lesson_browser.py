@@ -66,7 +66,7 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     expect(page.get_by_text("[[19, 25], [37, 43]]").first).to_be_visible()
 
     # 2. The notebook's first example, printed by the kernel ConvLab recovered, beside the notebook's text.
-    first = page.get_by_test_id("stCode").filter(has_text="grad_fn=<AddBackward0>")
+    first = page.locator("pre.cl-printout").filter(has_text="grad_fn=<AddBackward0>")
     expect(first).to_have_count(3)  # the notebook's, the replay, and the family's current kernel
     assert {t.strip() for t in first.all_inner_texts()} == {NOTEBOOK["first example"]}
     wait_for_grid(page, "l2.output", [[3.6293, 5.1562], [8.2101, 9.7370]], atol=5e-5)
@@ -95,13 +95,13 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     wait_for_grid(page, "l5b.corr2d(X.T, K.T)", corr2d(STRIPES.T, EDGE.T))
 
     # 6. The notebook's ten epochs, replayed from the recovered start, beside the notebook's printout.
-    log = page.get_by_test_id("stCode").filter(has_text="epoch 1, loss 14.700")
+    log = page.locator("pre.cl-printout").filter(has_text="epoch 1, loss 14.700")
     expect(log).to_have_count(2)
     for text in log.all_inner_texts():
         lines = text.strip().splitlines()
         assert all(re.fullmatch(r"epoch \d+, loss \d+\.\d{3}", line) for line in lines), lines
         assert "\n".join(lines) == NOTEBOOK["training"]
-    weights = page.get_by_test_id("stCode").filter(has_text="tensor([[ 0.9524, -1.0302]])")
+    weights = page.locator("pre.cl-printout").filter(has_text="tensor([[ 0.9524, -1.0302]])")
     expect(weights).to_have_count(2)
     wait_for_grid(page, "l6.target [1, −1]", EDGE)
     expect_no_exception(page)
@@ -117,7 +117,7 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     page.get_by_role("tab", name="Your own random start").click()
     trainer = KernelTrainer(STRIPES, corr2d(STRIPES, EDGE), TrainConfig(seed=0, lr=3e-2, epochs=10))
     want = [f"epoch {i + 1}, loss {trainer.step().loss:.3f}" for i in range(10)]
-    own = page.get_by_test_id("stCode").filter(has_text=want[0]).filter(has_not_text="14.700")
+    own = page.locator("pre.cl-printout").filter(has_text=want[0]).filter(has_not_text="14.700")
     expect(own).to_have_count(1)
     assert own.inner_text().strip().splitlines() == want
     losses = [float(line.rsplit(" ", 1)[1]) for line in want]
@@ -165,7 +165,7 @@ def test_train_it_yourself(page: Page, app_url: str) -> None:
     expect(metric_value(page, "Epoch")).to_have_text("10")
     trainer = KernelTrainer(STRIPES, corr2d(STRIPES, EDGE), TrainConfig(seed=0, lr=3e-2, epochs=10))
     want = [f"epoch {i + 1}, loss {trainer.step().loss:.3f}" for i in range(10)]
-    log = page.get_by_test_id("stCode").filter(has_text="epoch 1, loss")
+    log = page.locator("pre.cl-printout").filter(has_text="epoch 1, loss")
     assert log.inner_text().strip().splitlines() == want  # the lesson's own ten lines
     wait_for_grid(page, "tr.learned", trainer.weight, atol=1e-6)
     expect(page.get_by_text("Session State")).to_have_count(0)
