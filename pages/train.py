@@ -31,7 +31,11 @@ TARGETS = {
     "kernel": "A kernel I type in",
     "output": "A target output I paint",
 }
-OPTIMIZERS = {"sgd": "SGD (the lesson's)", "momentum": "SGD with momentum", "adam": "Adam"}
+OPTIMIZERS = {
+    "sgd": "Gradient descent — PyTorch's SGD on the full batch (the lesson's)",
+    "momentum": "Momentum (β = 0.9) — PyTorch's SGD with momentum=0.9, full batch",
+    "adam": "Adam (β₁ = 0.9, β₂ = 0.999) — PyTorch's defaults",
+}
 LOSSES = {"sum": "Sum of squares (lesson)", "mean": "Mean of squares"}
 
 
@@ -144,6 +148,23 @@ def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
     return config, float(target_loss)
 
 
+def stability_note(run: ts.Run) -> None:
+    """Say upfront what the loss's curvature allows: the learning rate's limit, and whether lr is over it."""
+    s, c = run.stability, run.config
+    if s.limit is None:
+        if c.optimizer == "adam":
+            st.caption(f"Adam moves each weight by about lr = {c.lr:g} per epoch, whatever the curvature; it "
+                       "has no learning-rate limit here.")
+        return
+    if s.diverges:
+        why = (f" Along the steepest direction each update multiplies the error by 1 − lr·λmax = "
+               f"{1 - c.lr * s.steepest:.3g}: it grows." if c.optimizer == "sgd" else "")
+        st.warning(f"Expect this run to diverge: {s.limit_text}, and lr is {c.lr:g}.{why} The run stops once "
+                   "the loss has grown 3 epochs in a row.", icon=":material/warning:")
+    else:
+        st.caption(f"Stable: {s.limit_text}; lr is {c.lr:g}.")
+
+
 def controls() -> None:
     """Play / Pause / Step / Reset, outside the live fragment so each click reruns the page."""
     cols = st.columns(4)
@@ -172,10 +193,10 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
     def live() -> None:
         run_now = ts.current()
         if run_now.running:
-            run_now.advance(run_now.epochs_due(speed, time.monotonic(), interval))
+            run_now.play_tick(speed, time.monotonic(), interval)
             if not run_now.running:
                 st.rerun(scope="app")  # the run ended on its own: stop the timer, redraw the landscape
-        _draw_progress(run_now)
+        _draw_progress(run_now, speed)
         _draw_grids(run_now, K_true)
 
     live()
@@ -183,26 +204,38 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
         _landscape(run, K_true)
 
 
-def _draw_progress(run: ts.Run) -> None:
-    c = run.config
-    a, b, d = st.columns(3)
-    a.metric("Epoch", run.epoch)
-    # The loss of the last epoch, as its log line and the chart show it (measured before that epoch's
-    # update); before any epoch, the loss of the initial weights.
-    b.metric("Loss", f"{run.shown_loss:.4g}", help="The loss of the last epoch, as the printout shows it.")
+def _draw_progress(run: ts.Run, speed: int) -> None:
+    a, b, c, d = st.columns(4)
+    n = run.epoch
+    a.metric("Epoch", n, help="Updates made so far (one epoch = one update on the whole image).")
+    if n == 0:
+        b.metric("Loss at the start", f"{run.shown_loss:.4g}", help="The loss of the initial weights: what "
+                 "epoch 1 will print.")
+    else:
+        # The printout's last line is this loss: each epoch prints its loss before its update, as the lesson.
+        b.metric(f"Loss before update {n}", f"{run.shown_loss:.4g}",
+                 help=f"What the printout's last line says: the loss epoch {n} computed before its update.")
+        after = run.loss_after
+        c.metric(f"Loss after update {n}", "not applied" if after is None else f"{after:.4g}",
+                 help=f"The loss of the current weights, which epoch {n + 1} would print first."
+                 if after is not None else "The epoch that diverged did not apply its update.")
     d.metric("State", run.state)
-    if run.error:
-        st.error(run.error, icon=":material/trending_up:")
-    elif run.state == "finished":
-        reason = "reached the target loss" if run.epoch < c.epochs else f"finished {c.epochs} epochs"
-        st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
+    verdict = run.verdict()
+    if verdict is not None:
+        kind, text = verdict
+        {"error": st.error, "warning": st.warning, "success": st.success}[kind](
+            text, icon=":material/trending_up:" if kind == "error" else None)
+    elif run.running and run.behind and (rate := run.achieved_rate) is not None:
+        st.caption(f"Training at {rate:.0f} epochs/s, not {speed}: each learner's run gets at most "
+                   f"{ts.TICK_BUDGET * 1000:.0f} ms of the server per tick, so that nobody waits for others.")
     log_y = bool(ss.get("tr.log"))
     chart, printout = st.columns([3, 2], gap="medium")
     with chart:
         loss_chart(ts.chart_runs(), key="tr.loss_chart", log_y=log_y, target_loss=run.target_loss or None,
                    height=300, y_range=ts.chart_y_range(log_y))
     printout.code("\n".join(run.log_lines(10)) or "# the lesson prints a line per epoch here", language=None,
-                  height=300, wrap_lines=True)
+                  height=280, wrap_lines=True)
+    printout.caption("Each line: the loss an epoch computed before its update, as the lesson prints it.")
 
 
 def _panel(name: str, title: str, values: np.ndarray | None, *, weight: float = 1.0,
@@ -269,6 +302,7 @@ def train_page() -> None:
         except ValueError as exc:
             st.error(f"Can't train with these settings: {exc}.")
             return
+        stability_note(run)
     with live:
         controls()
         revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")

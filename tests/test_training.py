@@ -662,8 +662,8 @@ def test_earlier_runs_have_unique_labels_and_diverged_ones_leave_the_y_range(mon
     ts.current().advance(10)
     ts.ensure(X, Y, TrainConfig(lr=0.03, epochs=20), 0.0).advance(20)
     labels = [label for label, _ in ts.st.session_state[ts.EARLIER]]
-    assert labels == ["run 1 · sgd lr=10 sum", "run 2 · sgd lr=10 sum", "run 3 · sgd lr=10 sum"]
-    assert ts.current().label == "run 4 · sgd lr=0.03 sum"
+    assert labels == ["run 1 · GD lr=10 sum", "run 2 · GD lr=10 sum", "run 3 · GD lr=10 sum"]
+    assert ts.current().label == "run 4 · GD lr=0.03 sum"
     assert ts.st.session_state[ts.EARLIER_DIVERGED] == labels
     lo, hi = ts.chart_y_range()
     current = ts.current().loss_array
@@ -674,3 +674,83 @@ def test_earlier_runs_have_unique_labels_and_diverged_ones_leave_the_y_range(mon
     assert ts.loss_y_range([("a", [])]) is None
     ts.clear_earlier()
     assert ts.st.session_state[ts.EARLIER] == [] and ts.st.session_state[ts.EARLIER_DIVERGED] == []
+
+
+def test_only_a_stable_run_whose_loss_fell_is_a_success():
+    run = _run(TrainConfig(epochs=10))  # the lesson
+    run.advance(10)
+    kind, text = run.verdict()
+    assert kind == "success"
+    assert text.startswith("Training finished 10 epochs: the loss fell from 19.16 to 0.04")
+    # Just over the limit, 5 epochs end before the growth shows: finished, but never green.
+    run = _run(TrainConfig(lr=1.01 / 30, epochs=5))
+    run.advance(5)
+    kind, text = run.verdict()
+    assert run.state == "finished" and kind == "warning"
+    assert "not converging: the learning rate 0.0336667 is above 0.0333" in text
+    # Adam at lr 10 swings the loss up: finished, not diverged, and said so.
+    run = _run(TrainConfig(optimizer="adam", lr=10.0, epochs=10))
+    run.advance(10)
+    kind, text = run.verdict()
+    assert kind == "warning" and "the loss did not go down (epoch 1: 19.16, epoch 10:" in text
+    run = _run(TrainConfig(lr=0.1, epochs=10))
+    run.advance(10)
+    assert run.verdict() == ("error", run.error) and run.state == "diverged" and run.epoch == 4
+    assert _run(TrainConfig()).verdict() is None  # ready: nothing to say yet
+
+
+def test_the_loss_after_the_last_update_is_the_next_epochs_printed_loss():
+    run = _run(TrainConfig(epochs=10))
+    run.advance(3)
+    after = run.loss_after
+    run.step_once()
+    assert run.steps[-1].loss == after
+    diverged = _run(TrainConfig(lr=0.1, epochs=10))
+    diverged.advance(10)
+    assert diverged.loss_after is None  # epoch 4's update was not applied
+
+
+class _FakeClock:
+    """A clock that moves on by `per_call` seconds every time it is read."""
+
+    def __init__(self, per_call: float) -> None:
+        self.now, self.per_call = 0.0, per_call
+
+    def __call__(self) -> float:
+        self.now += self.per_call
+        return self.now
+
+
+def test_a_tick_trains_for_at_most_its_time_budget_whatever_the_speed():
+    from ui import training_session as ts
+
+    run = _run(TrainConfig(epochs=100_000, lr=0.001))
+    run.running = True
+    # Epochs that take 10 ms each (as on a busy server): 1000 epochs/s owes 110 a tick, the 25 ms budget
+    # allows 3 (the third starts at 20 ms, the fourth would start at 30 ms).
+    done = run.play_tick(1000, now=0.0, tick=0.11, budget=0.025, clock=_FakeClock(0.010))
+    assert done == 3 and run.epoch == 3
+    # The cut epochs are dropped, not owed: the next tick owes one tick's worth again, not 214.
+    assert run.play_tick(1000, now=0.11, tick=0.11, budget=0.025, clock=_FakeClock(0.010)) == 3
+    assert run.behind
+    # 3 epochs per 0.11 s tick: the page reports ≈27 epochs/s, not the 1000 asked.
+    for k in range(2, 6):
+        run.play_tick(1000, now=0.11 * k, tick=0.11, budget=0.025, clock=_FakeClock(0.010))
+    assert run.achieved_rate == pytest.approx(3 / 0.11)
+    # Always at least one epoch a tick, so a run on a very slow server still moves.
+    assert run.play_tick(1000, now=0.66, tick=0.11, budget=0.025, clock=_FakeClock(1.0)) == 1
+    # Fast epochs: the whole tick's due is paid and the run is not behind.
+    fast = _run(TrainConfig(epochs=100_000, lr=0.001))
+    fast.running = True
+    for k in range(5):
+        done = fast.play_tick(100, now=0.11 * k, tick=0.11, budget=0.025, clock=_FakeClock(1e-5))
+        assert done in (10, 11, 12)
+    assert not fast.behind and fast.achieved_rate == pytest.approx(100, rel=0.1)
+    assert ts.TICK_BUDGET == 0.025
+
+
+def test_a_tick_stops_at_the_end_of_the_run():
+    run = _run(TrainConfig(epochs=5))
+    run.running = True
+    assert run.play_tick(1000, now=0.0, tick=0.11, clock=_FakeClock(1e-6)) == 5
+    assert run.state == "finished" and not run.running and not run.behind
