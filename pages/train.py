@@ -4,13 +4,15 @@ import time
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from convlab import corr2d
 from convlab.colour import IMAGE, signed_scale
 from convlab.figures import loss_landscape_figure
 from convlab.images import IMAGES, image_preset, resize_grid
 from convlab.kernels import KERNELS, kernel_preset
-from convlab.training import TrainConfig, make_target
+from convlab.outcomes import MAX_PREDICTED_EPOCHS, OUTCOMES, feedback
+from convlab.training import OPTIMIZER_NAMES, TrainConfig, make_target
 from ui import share
 from ui import training_session as ts
 from ui.grid import edit_grid, grid_group, paint_grid, panel, view_data
@@ -37,6 +39,7 @@ OPTIMIZERS = {
     "adam": "Adam (β₁ = 0.9, β₂ = 0.999) — PyTorch's defaults",
 }
 LOSSES = {"sum": "Sum of squares (lesson)", "mean": "Mean of squares"}
+LOSS_NAMES = {"sum": "the summed squared error", "mean": "the mean squared error"}
 
 
 def _defaults() -> None:
@@ -125,13 +128,21 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         return X, Y, (int(kr), int(kc)), None
 
 
-def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
-    """The model and optimiser settings -> (TrainConfig, target loss or 0)."""
+def _ask(what: str) -> None:
+    """A different optimizer or loss was picked: ask the learner to predict what it will do."""
+    ss["tr.ask"] = what
+    ss["tr.prediction"] = None
+
+
+def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float, DeltaGenerator]:
+    """The model and optimiser settings -> (TrainConfig, target loss or 0, the place for the question)."""
     st.subheader("Model and optimiser")
     a, b = st.columns(2)
     optimizer = a.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
-                            **KEEP)
-    loss = b.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", **KEEP)
+                            on_change=_ask, args=("optimizer",), **KEEP)
+    loss = b.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", on_change=_ask,
+                       args=("loss",), **KEEP)
+    question = st.container()
     lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}",
                           key="tr.lr", **KEEP)
     a, b = st.columns(2)
@@ -145,7 +156,30 @@ def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
     bias = st.toggle("Learn a bias too", key="tr.bias", **KEEP)
     config = TrainConfig(kernel_shape=kernel_shape, lr=float(lr), epochs=int(epochs), seed=int(seed),
                          optimizer=optimizer, bias=bias, loss=loss, init=init)
-    return config, float(target_loss)
+    return config, float(target_loss), question
+
+
+def predict_first(run: ts.Run) -> None:
+    """One light question after a change of optimizer or loss: predict, then see what happened and why.
+
+    It never blocks: Play works whether or not it is answered. The answer comes from running the
+    settings for real (`convlab.outcomes`), so it is right for whatever input, lr and budget are set.
+    """
+    what = ss.get("tr.ask")
+    if what not in ("optimizer", "loss"):
+        return
+    c = run.config
+    picked = OPTIMIZER_NAMES[c.optimizer] if what == "optimizer" else LOSS_NAMES[c.loss]
+    n = min(c.epochs, MAX_PREDICTED_EPOCHS)
+    with st.container(border=True):
+        choice = st.radio(f"Predict first: with {picked}, at lr {c.lr:g}, what will the loss do over "
+                          f"{'the' if n == c.epochs else 'the first'} {n} epochs?", list(OUTCOMES),
+                          format_func=OUTCOMES.get, index=None, key="tr.prediction")
+        if choice is None:
+            st.caption("Pick one, then press Play to watch; the answer explains it.")
+            return
+        right, text = feedback(run.outcome, choice, c)
+        (st.success if right else st.info)(text)
 
 
 def stability_note(run: ts.Run) -> None:
@@ -297,11 +331,13 @@ def train_page() -> None:
     with setup:
         X, Y, kernel_shape, K_true = data_panel()
         try:
-            config, target_loss = model_panel(kernel_shape)
+            config, target_loss, question = model_panel(kernel_shape)
             run = ts.ensure(X, Y, config, target_loss)
         except ValueError as exc:
             st.error(f"Can't train with these settings: {exc}.")
             return
+        with question:
+            predict_first(run)
         stability_note(run)
     with live:
         controls()

@@ -328,3 +328,28 @@ def test_the_optimizers_are_named_for_what_they_are():
     options = at.selectbox(key="tr.optimizer").options
     assert options[0].startswith("Gradient descent — PyTorch's SGD on the full batch")
     assert "β = 0.9" in options[1] and "β₁ = 0.9, β₂ = 0.999" in options[2]
+
+
+def test_switching_optimizer_or_loss_asks_for_a_prediction_without_blocking():
+    at = _train()
+    assert not [r for r in at.radio if r.key == "tr.prediction"]  # nothing to predict yet
+    at.selectbox(key="tr.optimizer").set_value("adam").run()
+    question = at.radio(key="tr.prediction")
+    assert question.value is None
+    assert "Predict first: with Adam (β₁ = 0.9, β₂ = 0.999), at lr 0.03" in question.label
+    at.button(key="tr.step").click().run()  # never blocking: training works unanswered
+    assert _run(at).trainer.epoch == 1
+    at.radio(key="tr.prediction").set_value("smooth").run()
+    assert not at.success and at.info[0].value.startswith("Not this time")
+    assert "every weight moves by about lr = 0.03 per epoch" in at.info[0].value
+    at.radio(key="tr.prediction").set_value("crawl").run()
+    assert at.success[0].value.startswith("Yes — the loss fell at every epoch")
+    # A new choice asks afresh.
+    at.selectbox(key="tr.loss").set_value("mean").run()
+    question = at.radio(key="tr.prediction")
+    assert question.value is None and "with the mean squared error" in question.label
+    at.selectbox(key="tr.optimizer").set_value("momentum").run()
+    at.selectbox(key="tr.loss").set_value("sum").run()
+    at.radio(key="tr.prediction").set_value("zigzag").run()
+    assert at.success[0].value.startswith("Yes — the loss rose at epochs")
+    assert not at.exception

@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 import streamlit as st
 
+from convlab.outcomes import Outcome, outcome
 from convlab.training import (
     MOMENTUM,
     OPTIMIZER_NAMES,
@@ -92,6 +93,11 @@ class Run:
     def best_kernel(self) -> np.ndarray:
         """The least-squares kernel (h, w): the answer gradient descent is heading for."""
         return least_squares_kernel(self.X, self.Y, self.config.kernel_shape)
+
+    @cached_property
+    def outcome(self) -> Outcome:
+        """What these settings do over the run's first epochs (for the predict-first question)."""
+        return outcome(self.X, self.Y, self.config)
 
     @cached_property
     def landscape(self) -> Landscape:
