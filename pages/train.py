@@ -137,11 +137,11 @@ def _ask(what: str) -> None:
 def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float, DeltaGenerator]:
     """The model and optimiser settings -> (TrainConfig, target loss or 0, the place for the question)."""
     st.subheader("Model and optimiser")
-    a, b = st.columns(2)
-    optimizer = a.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
-                            on_change=_ask, args=("optimizer",), **KEEP)
-    loss = b.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", on_change=_ask,
-                       args=("loss",), **KEEP)
+    # Full width: each optimizer's name says what it is, which takes a line.
+    optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
+                             on_change=_ask, args=("optimizer",), **KEEP)
+    loss = st.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", on_change=_ask,
+                        args=("loss",), **KEEP)
     question = st.container()
     lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}",
                           key="tr.lr", **KEEP)
@@ -250,7 +250,7 @@ def _draw_progress(run: ts.Run, speed: int) -> None:
         b.metric(f"Loss before update {n}", f"{run.shown_loss:.4g}",
                  help=f"What the printout's last line says: the loss epoch {n} computed before its update.")
         after = run.loss_after
-        c.metric(f"Loss after update {n}", "not applied" if after is None else f"{after:.4g}",
+        c.metric(f"Loss after update {n}", "—" if after is None else f"{after:.4g}",
                  help=f"The loss of the current weights, which epoch {n + 1} would print first."
                  if after is not None else "The epoch that diverged did not apply its update.")
     d.metric("State", run.state)
@@ -338,9 +338,9 @@ def train_page() -> None:
             return
         with question:
             predict_first(run)
-        stability_note(run)
     with live:
         controls()
+        stability_note(run)
         revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")
         live_view(run, K_true if revealed else None)
         if ss.get(ts.EARLIER):
