@@ -2,13 +2,17 @@
 
 `KernelTrainer` runs exactly the lesson's loop (Y_hat = corr2d(X, w); loss = ((Y - Y_hat)**2).sum();
 zero the gradient; backward; update) one epoch at a time, in float32 like the lesson, so a page can
-play, pause and step it. `loss_landscape` and `least_squares_kernel` give the exact picture and the
-exact answer for comparison.
+play, pause and step it. The loss is quadratic in the weights, so its curvature is known exactly:
+`stability` gives the learning-rate limit upfront, and a trainer stops as soon as the loss grows for
+GROWTH_EPOCHS epochs in a row past that limit. `loss_landscape` and `least_squares_kernel` give the
+exact picture and the exact answer for comparison.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,18 +25,24 @@ from convlab.kernels import MAX_KERNEL_SIDE
 from convlab.ops import corr2d, output_shape
 
 __all__ = [
+    "ADAM_BETAS",
+    "GROWTH_EPOCHS",
     "INITS",
     "LOSSES",
     "MAX_EPOCHS",
+    "MOMENTUM",
     "OPTIMIZERS",
+    "OPTIMIZER_NAMES",
     "KernelTrainer",
     "Landscape",
+    "Stability",
     "TrainConfig",
     "TrainStep",
     "TrainingDiverged",
     "least_squares_kernel",
     "loss_landscape",
     "make_target",
+    "stability",
     "train_kernel",
 ]
 
@@ -42,9 +52,11 @@ LOSSES = ("sum", "mean")
 INITS = ("uniform", "zeros", "normal")
 MAX_EPOCHS = 100_000
 
-_MOMENTUM = 0.9
+MOMENTUM = 0.9  # β of "momentum": each step keeps 0.9 of the last one
 # torch.optim.Adam's defaults, so the app's Adam is the one learners meet in PyTorch.
-_ADAM_BETAS = (0.9, 0.999)
+ADAM_BETAS = (0.9, 0.999)
+# A loss that rises this many epochs in a row (see KernelTrainer.step) has diverged.
+GROWTH_EPOCHS = 3
 _ADAM_EPS = 1e-8
 _NORMAL_STD = 0.1
 
@@ -131,12 +143,21 @@ class TrainStep:
 
 
 class TrainingDiverged(ArithmeticError):
-    """The loss or the weights stopped being finite numbers: the learning rate is too large."""
+    """The loss grew for GROWTH_EPOCHS epochs in a row, or stopped being a finite number: the learning
+    rate is too large."""
 
     def __init__(
-        self, epoch: int, lr: float, what: str, stable_below: float | None = None, *, loss: float = math.nan
+        self,
+        epoch: int,
+        lr: float,
+        what: str,
+        stable_below: float | None = None,
+        *,
+        loss: float = math.nan,
+        why: str | None = None,
     ) -> None:
-        """`stable_below`: the largest stable learning rate, when the optimizer has one (SGD, momentum).
+        """`stable_below`: the largest stable learning rate, when the optimizer has one (SGD, momentum),
+        and `why` the sentence that explains it (`Stability.limit_text`).
 
         `epoch` is the epoch that failed (its update was not applied), `loss` the loss it computed
         before its update (inf or NaN when that is what failed), as the lesson would print it.
@@ -146,18 +167,97 @@ class TrainingDiverged(ArithmeticError):
         self.stable_below = stable_below
         self.loss = loss
         if stable_below is None or _nice_below(stable_below) >= lr:
-            advice = f"try {lr / 10:g} (10x smaller)"
+            explanation = (
+                f"The learning rate {lr:g} is too large for this input — try {lr / 10:g} (10x smaller)."
+            )
         else:
             # The limit is known exactly: name the largest round rate under it, rather than 10x
             # smaller (which can diverge again, or crawl).
-            advice = (
-                f"try {_nice_below(stable_below):g} (this optimizer is stable on this input only "
-                f"for learning rates smaller than {stable_below:.3g})"
+            limit = why or _limit_words(stable_below)
+            explanation = (
+                f"The learning rate {lr:g} is too large: {limit}. Try {_nice_below(stable_below):g}."
             )
-        super().__init__(
-            f"Training diverged at epoch {epoch}: {what}. The learning rate {lr:g} is too large "
-            f"for this input — {advice}."
+        super().__init__(f"Training diverged at epoch {epoch}: {what}. {explanation}")
+
+
+def _limit_words(limit: float) -> str:
+    return f"this optimizer converges on this input only for learning rates below {limit:.3g}"
+
+
+# How the page and the messages name each optimizer: what it is, with its constants.
+OPTIMIZER_NAMES = {
+    "sgd": "gradient descent",
+    "momentum": f"gradient descent with momentum (β = {MOMENTUM:g})",
+    "adam": f"Adam (β₁ = {ADAM_BETAS[0]:g}, β₂ = {ADAM_BETAS[1]:g})",
+}
+
+
+@dataclass(frozen=True)
+class Stability:
+    """What the loss's curvature says about a learning rate; exact, since the loss is quadratic.
+
+    The loss's Hessian over the weights (and bias) is H = 2 PᵀP, divided by the N output cells for
+    the mean loss, with P the (N, h*w) patch matrix (plus a column of ones for the bias). Along an
+    eigenvector of H with eigenvalue λ (a curvature), a gradient-descent step multiplies the error
+    by 1 − lr·λ: it shrinks for every λ only if lr < 2/λmax. Heavy-ball momentum β widens that to
+    2(1 + β)/λmax. Adam divides each step by the gradient's own size, so it has no such limit.
+    """
+
+    optimizer: str  # one of OPTIMIZERS
+    lr: float
+    curvatures: tuple[float, ...]  # the Hessian's eigenvalues, largest first
+    cells: int  # N, the output cells the mean loss divides by
+    limit: float | None  # the largest stable lr for this optimizer; None for Adam or a flat loss
+
+    @property
+    def steepest(self) -> float:
+        """λmax: the largest curvature of the loss."""
+        return self.curvatures[0]
+
+    @property
+    def diverges(self) -> bool:
+        """True when the theory says this learning rate makes the loss grow without bound."""
+        return self.limit is not None and self.lr > self.limit
+
+    @property
+    def limit_text(self) -> str | None:
+        """'gradient descent converges on this input only for learning rates below 0.0333 = 2/λmax
+        (λmax = 60, the loss's steepest curvature)'; None when there is no limit."""
+        if self.limit is None:
+            return None
+        formula = "2(1 + β)/λmax" if self.optimizer == "momentum" else "2/λmax"
+        return (
+            f"{OPTIMIZER_NAMES[self.optimizer]} converges on this input only for learning rates below "
+            f"{self.limit:.3g} = {formula} (λmax = {self.steepest:.3g}, the loss's steepest curvature)"
         )
+
+
+def stability(X: np.ndarray, config: TrainConfig) -> Stability:
+    """The curvature of config's loss on the input X (H, W), and the learning-rate limit it sets.
+
+    Raises:
+        ValueError: X not a finite 2-D grid, or smaller than the kernel.
+    """
+    Xn = _copy(X, "the input")
+    expected = output_shape(Xn.shape, config.kernel_shape)  # refuses a kernel larger than X
+    P = _patches(Xn, config.kernel_shape)
+    if config.bias:
+        P = np.hstack([P, np.ones((P.shape[0], 1))])
+    cells = int(np.prod(expected))
+    with np.errstate(over="ignore", invalid="ignore"):
+        hessian = 2 * P.T @ P / (cells if config.loss == "mean" else 1)
+    if not np.isfinite(hessian).all():
+        curvatures: tuple[float, ...] = (math.inf,)
+    else:
+        curvatures = tuple(float(v) for v in np.linalg.eigvalsh(hessian)[::-1])
+    top = curvatures[0]
+    limit = None
+    # top == 0: an all-zero input and no bias, so no gradient at all.
+    if config.optimizer != "adam" and 0 < top < math.inf:
+        beta = MOMENTUM if config.optimizer == "momentum" else 0.0
+        limit = 2 * (1 + beta) / top
+    return Stability(optimizer=config.optimizer, lr=config.lr, curvatures=curvatures, cells=cells,
+                     limit=limit)
 
 
 def _nice_below(limit: float) -> float:
@@ -266,6 +366,9 @@ class KernelTrainer:
             "v": [torch.zeros_like(self._w), torch.zeros_like(self._b)],
         }
         self._check_start()
+        self._stability = stability(Xn, config)
+        self._last_losses: deque[float] = deque(maxlen=GROWTH_EPOCHS)  # the epochs before the next
+        self._highest = -math.inf  # the highest loss any epoch reported
 
     def _check_start(self) -> None:
         """Refuse data whose loss or gradient overflows float32 before any update.
@@ -343,8 +446,8 @@ class KernelTrainer:
         """Run one epoch (one full-batch update) and report it.
 
         Raises:
-            TrainingDiverged: the loss or the updated weights are not finite; the trainer keeps its
-                last finite state.
+            TrainingDiverged: the loss grew for GROWTH_EPOCHS epochs in a row (see `_grew`), or the
+                loss or the updated weights are not finite; the failing epoch's update is not applied.
         """
         with _one_thread():
             return self._step()
@@ -356,6 +459,10 @@ class KernelTrainer:
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise self._diverged(epoch, f"the loss became {_name(loss_value)}", loss_value)
+        if self._grew(loss_value):
+            chain = " → ".join(f"{v:.4g}" for v in [*self._last_losses, loss_value])
+            what = f"the loss grew for {GROWTH_EPOCHS} epochs in a row ({chain})"
+            raise self._diverged(epoch, what, loss_value)
         self._w.grad = None  # zero the gradient, as the lesson's conv2d.zero_grad()
         self._b.grad = None
         loss.backward()
@@ -371,6 +478,8 @@ class KernelTrainer:
             self._b.copy_(new_params[1])
         self._state = new_state
         self._epoch = epoch
+        self._last_losses.append(loss_value)
+        self._highest = max(self._highest, loss_value)
         return TrainStep(
             epoch=epoch,
             loss=loss_value,
@@ -380,10 +489,33 @@ class KernelTrainer:
             grad_bias=float(grads[1]),
         )
 
+    def _grew(self, loss: float) -> bool:
+        """True when `loss` ends GROWTH_EPOCHS rises in a row that show the run diverging.
+
+        Where the theory knows the limit (gradient descent, momentum), a rise is real divergence only
+        above it: below it, momentum's loss rises for a while as the weights swing past the bottom,
+        and comes back. Without a limit (Adam), the loss must also reach its highest yet, so that
+        Adam's big early swings, which shrink again, do not count.
+        """
+        earlier = self._last_losses
+        if len(earlier) < GROWTH_EPOCHS:
+            return False
+        rising = all(b > a for a, b in itertools.pairwise([*earlier, loss]))
+        if not rising:
+            return False
+        if self._stability.limit is not None:
+            return self._stability.diverges
+        return loss > self._highest
+
+    @property
+    def stability(self) -> Stability:
+        """The loss's curvature on this input and the learning-rate limit it sets."""
+        return self._stability
+
     def _diverged(self, epoch: int, what: str, loss: float) -> TrainingDiverged:
         """The error to raise, with the stable learning-rate limit when the optimizer has one."""
-        limit = _stable_lr_limit(self._X, self._config)
-        return TrainingDiverged(epoch, self._config.lr, what, limit, loss=loss)
+        st = self._stability
+        return TrainingDiverged(epoch, self._config.lr, what, st.limit, loss=loss, why=st.limit_text)
 
     def _update(
         self, params: list[torch.Tensor], grads: list[torch.Tensor], t: int
@@ -394,9 +526,9 @@ class KernelTrainer:
             return [p - lr * g for p, g in zip(params, grads, strict=True)], state
         if kind == "momentum":
             # PyTorch's convention (dampening 0): buf = 0.9 buf + grad; w -= lr * buf.
-            state["buf"] = [_MOMENTUM * b + g for b, g in zip(state["buf"], grads, strict=True)]
+            state["buf"] = [MOMENTUM * b + g for b, g in zip(state["buf"], grads, strict=True)]
             return [p - lr * b for p, b in zip(params, state["buf"], strict=True)], state
-        beta1, beta2 = _ADAM_BETAS
+        beta1, beta2 = ADAM_BETAS
         state["m"] = [beta1 * m + (1 - beta1) * g for m, g in zip(state["m"], grads, strict=True)]
         state["v"] = [beta2 * v + (1 - beta2) * g * g for v, g in zip(state["v"], grads, strict=True)]
         # Bias correction: the moments start at zero, so early averages are scaled back up.
@@ -407,26 +539,6 @@ class KernelTrainer:
             for p, m, v in zip(params, state["m"], state["v"], strict=True)
         ]
         return new, state
-
-
-def _stable_lr_limit(X: torch.Tensor, config: TrainConfig) -> float | None:
-    """Largest learning rate at which SGD (with momentum) converges on this quadratic loss, if known.
-
-    The loss's Hessian is H = 2 PᵀP (over N for the mean) with P the patch matrix, plus a column of
-    ones for the bias. Plain SGD is stable iff lr * λmax(H) < 2; heavy-ball momentum β widens that
-    to 2(1 + β). Adam rescales every step, so it has no such limit.
-    """
-    if config.optimizer == "adam":
-        return None
-    P = _patches(X.double().numpy(), config.kernel_shape)
-    if config.bias:
-        P = np.hstack([P, np.ones((P.shape[0], 1))])
-    hessian = 2 * P.T @ P / (P.shape[0] if config.loss == "mean" else 1)
-    top = float(np.linalg.eigvalsh(hessian)[-1])
-    if top <= 0:  # an all-zero input and no bias: the gradient is always zero
-        return None
-    beta = _MOMENTUM if config.optimizer == "momentum" else 0.0
-    return 2 * (1 + beta) / top
 
 
 def _name(value: float) -> str:

@@ -4,13 +4,15 @@ import time
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from convlab import corr2d
 from convlab.colour import IMAGE, signed_scale
 from convlab.figures import loss_landscape_figure
 from convlab.images import IMAGES, image_preset, resize_grid
 from convlab.kernels import KERNELS, kernel_preset
-from convlab.training import TrainConfig, make_target
+from convlab.outcomes import MAX_PREDICTED_EPOCHS, OUTCOMES, feedback
+from convlab.training import OPTIMIZER_NAMES, TrainConfig, make_target
 from ui import share
 from ui import training_session as ts
 from ui.grid import edit_grid, grid_group, paint_grid, panel, view_data
@@ -31,8 +33,13 @@ TARGETS = {
     "kernel": "A kernel I type in",
     "output": "A target output I paint",
 }
-OPTIMIZERS = {"sgd": "SGD (the lesson's)", "momentum": "SGD with momentum", "adam": "Adam"}
+OPTIMIZERS = {
+    "sgd": "Gradient descent — PyTorch's SGD on the full batch (the lesson's)",
+    "momentum": "Momentum (β = 0.9) — PyTorch's SGD with momentum=0.9, full batch",
+    "adam": "Adam (β₁ = 0.9, β₂ = 0.999) — PyTorch's defaults",
+}
 LOSSES = {"sum": "Sum of squares (lesson)", "mean": "Mean of squares"}
+LOSS_NAMES = {"sum": "the summed squared error", "mean": "the mean squared error"}
 
 
 def _defaults() -> None:
@@ -121,13 +128,21 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         return X, Y, (int(kr), int(kc)), None
 
 
-def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
-    """The model and optimiser settings -> (TrainConfig, target loss or 0)."""
+def _ask(what: str) -> None:
+    """A different optimizer or loss was picked: ask the learner to predict what it will do."""
+    ss["tr.ask"] = what
+    ss["tr.prediction"] = None
+
+
+def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float, DeltaGenerator]:
+    """The model and optimiser settings -> (TrainConfig, target loss or 0, the place for the question)."""
     st.subheader("Model and optimiser")
-    a, b = st.columns(2)
-    optimizer = a.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
-                            **KEEP)
-    loss = b.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", **KEEP)
+    # Full width: each optimizer's name says what it is, which takes a line.
+    optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
+                             on_change=_ask, args=("optimizer",), **KEEP)
+    loss = st.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", on_change=_ask,
+                        args=("loss",), **KEEP)
+    question = st.container()
     lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}",
                           key="tr.lr", **KEEP)
     a, b = st.columns(2)
@@ -141,7 +156,47 @@ def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
     bias = st.toggle("Learn a bias too", key="tr.bias", **KEEP)
     config = TrainConfig(kernel_shape=kernel_shape, lr=float(lr), epochs=int(epochs), seed=int(seed),
                          optimizer=optimizer, bias=bias, loss=loss, init=init)
-    return config, float(target_loss)
+    return config, float(target_loss), question
+
+
+def predict_first(run: ts.Run) -> None:
+    """One light question after a change of optimizer or loss: predict, then see what happened and why.
+
+    It never blocks: Play works whether or not it is answered. The answer comes from running the
+    settings for real (`convlab.outcomes`), so it is right for whatever input, lr and budget are set.
+    """
+    what = ss.get("tr.ask")
+    if what not in ("optimizer", "loss"):
+        return
+    c = run.config
+    picked = OPTIMIZER_NAMES[c.optimizer] if what == "optimizer" else LOSS_NAMES[c.loss]
+    n = min(c.epochs, MAX_PREDICTED_EPOCHS)
+    with st.container(border=True):
+        choice = st.radio(f"Predict first: with {picked}, at lr {c.lr:g}, what will the loss do over "
+                          f"{'the' if n == c.epochs else 'the first'} {n} epochs?", list(OUTCOMES),
+                          format_func=OUTCOMES.get, index=None, key="tr.prediction")
+        if choice is None:
+            st.caption("Pick one, then press Play to watch; the answer explains it.")
+            return
+        right, text = feedback(run.outcome, choice, c)
+        (st.success if right else st.info)(text)
+
+
+def stability_note(run: ts.Run) -> None:
+    """Say upfront what the loss's curvature allows: the learning rate's limit, and whether lr is over it."""
+    s, c = run.stability, run.config
+    if s.limit is None:
+        if c.optimizer == "adam":
+            st.caption(f"Adam moves each weight by about lr = {c.lr:g} per epoch, whatever the curvature; it "
+                       "has no learning-rate limit here.")
+        return
+    if s.diverges:
+        why = (f" Along the steepest direction each update multiplies the error by 1 − lr·λmax = "
+               f"{1 - c.lr * s.steepest:.3g}: it grows." if c.optimizer == "sgd" else "")
+        st.warning(f"Expect this run to diverge: {s.limit_text}, and lr is {c.lr:g}.{why} The run stops once "
+                   "the loss has grown 3 epochs in a row.", icon=":material/warning:")
+    else:
+        st.caption(f"Stable: {s.limit_text}; lr is {c.lr:g}.")
 
 
 def controls() -> None:
@@ -172,10 +227,10 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
     def live() -> None:
         run_now = ts.current()
         if run_now.running:
-            run_now.advance(run_now.epochs_due(speed, time.monotonic(), interval))
+            run_now.play_tick(speed, time.monotonic(), interval)
             if not run_now.running:
                 st.rerun(scope="app")  # the run ended on its own: stop the timer, redraw the landscape
-        _draw_progress(run_now)
+        _draw_progress(run_now, speed)
         _draw_grids(run_now, K_true)
 
     live()
@@ -183,26 +238,38 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
         _landscape(run, K_true)
 
 
-def _draw_progress(run: ts.Run) -> None:
-    c = run.config
-    a, b, d = st.columns(3)
-    a.metric("Epoch", run.epoch)
-    # The loss of the last epoch, as its log line and the chart show it (measured before that epoch's
-    # update); before any epoch, the loss of the initial weights.
-    b.metric("Loss", f"{run.shown_loss:.4g}", help="The loss of the last epoch, as the printout shows it.")
+def _draw_progress(run: ts.Run, speed: int) -> None:
+    a, b, c, d = st.columns(4)
+    n = run.epoch
+    a.metric("Epoch", n, help="Updates made so far (one epoch = one update on the whole image).")
+    if n == 0:
+        b.metric("Loss at the start", f"{run.shown_loss:.4g}", help="The loss of the initial weights: what "
+                 "epoch 1 will print.")
+    else:
+        # The printout's last line is this loss: each epoch prints its loss before its update, as the lesson.
+        b.metric(f"Loss before update {n}", f"{run.shown_loss:.4g}",
+                 help=f"What the printout's last line says: the loss epoch {n} computed before its update.")
+        after = run.loss_after
+        c.metric(f"Loss after update {n}", "—" if after is None else f"{after:.4g}",
+                 help=f"The loss of the current weights, which epoch {n + 1} would print first."
+                 if after is not None else "The epoch that diverged did not apply its update.")
     d.metric("State", run.state)
-    if run.error:
-        st.error(run.error, icon=":material/trending_up:")
-    elif run.state == "finished":
-        reason = "reached the target loss" if run.epoch < c.epochs else f"finished {c.epochs} epochs"
-        st.success(f"Training {reason}. Press Step for one more epoch, or raise “Stop after epochs”.")
+    verdict = run.verdict()
+    if verdict is not None:
+        kind, text = verdict
+        {"error": st.error, "warning": st.warning, "success": st.success}[kind](
+            text, icon=":material/trending_up:" if kind == "error" else None)
+    elif run.running and run.behind and (rate := run.achieved_rate) is not None:
+        st.caption(f"Training at {rate:.0f} epochs/s, not {speed}: each learner's run gets at most "
+                   f"{ts.TICK_BUDGET * 1000:.0f} ms of the server per tick, so that nobody waits for others.")
     log_y = bool(ss.get("tr.log"))
     chart, printout = st.columns([3, 2], gap="medium")
     with chart:
         loss_chart(ts.chart_runs(), key="tr.loss_chart", log_y=log_y, target_loss=run.target_loss or None,
                    height=300, y_range=ts.chart_y_range(log_y))
     printout.code("\n".join(run.log_lines(10)) or "# the lesson prints a line per epoch here", language=None,
-                  height=300, wrap_lines=True)
+                  height=280, wrap_lines=True)
+    printout.caption("Each line: the loss an epoch computed before its update, as the lesson prints it.")
 
 
 def _panel(name: str, title: str, values: np.ndarray | None, *, weight: float = 1.0,
@@ -264,13 +331,16 @@ def train_page() -> None:
     with setup:
         X, Y, kernel_shape, K_true = data_panel()
         try:
-            config, target_loss = model_panel(kernel_shape)
+            config, target_loss, question = model_panel(kernel_shape)
             run = ts.ensure(X, Y, config, target_loss)
         except ValueError as exc:
             st.error(f"Can't train with these settings: {exc}.")
             return
+        with question:
+            predict_first(run)
     with live:
         controls()
+        stability_note(run)
         revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")
         live_view(run, K_true if revealed else None)
         if ss.get(ts.EARLIER):

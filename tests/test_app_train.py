@@ -149,12 +149,17 @@ def _printout(at: AppTest) -> list[str]:
     return next(c.value for c in at.code if c.value.startswith(("epoch", "#"))).splitlines()
 
 
-def test_the_loss_metric_is_the_printed_loss_of_the_last_epoch():
+def test_the_loss_metrics_say_before_and_after_which_update():
     at = _train()
+    assert _metric(at, "Loss at the start") == "19.16"  # what epoch 1 will print
     at.button(key="tr.step").click().run()
     last = _printout(at)[-1]
     assert last == "epoch 1, loss 19.158"
-    assert _metric(at, "Loss") == "19.16"  # the same number, not the loss after the update (8.33)
+    # The printout's number, labelled as what it is, beside the loss after that update (8.33).
+    assert _metric(at, "Epoch") == "1"
+    assert _metric(at, "Loss before update 1") == "19.16"
+    assert _metric(at, "Loss after update 1") == f"{_run(at).trainer.loss():.4g}" == "8.33"
+    assert any("before its update" in c.value for c in at.caption)
 
 
 def test_a_finished_run_says_finished_and_a_divergent_one_agrees_with_its_printout():
@@ -273,4 +278,78 @@ def test_resizing_a_typed_true_kernel_and_the_pages_two_refusals():
     at.session_state["tr.X_rev"] += 1
     at.run()
     assert any("Can't train with these settings" in e.value for e in at.error)
+    assert not at.exception
+
+
+def _step_until_stopped(at: AppTest, epochs: int = 10) -> None:
+    for _ in range(epochs):
+        at.button(key="tr.step").click().run()
+        if _run(at).finished:
+            break
+
+
+def test_the_issues_blow_ups_are_predicted_upfront_and_never_shown_in_green():
+    # Issue 11: lr 0.1 on the lesson showed a green "Training finished 10 epochs" at a loss of 2e14.
+    # (0.05, also in the issue, is not on the page's slider; the core's tests cover it.)
+    for setting in ({"lr": 0.1}, {"lr": 0.3}, {"lr": 1.0}, {"lr": 0.03, "bias": True}):
+        at = _train()
+        at.select_slider(key="tr.lr").set_value(setting["lr"]).run()
+        if setting.get("bias"):
+            at.toggle(key="tr.bias").set_value(True).run()
+        limit = "0.0161" if setting.get("bias") else "0.0333"
+        warning = " ".join(w.value for w in at.warning)
+        assert "Expect this run to diverge" in warning and f"below {limit}" in warning, setting
+        _step_until_stopped(at)
+        assert _metric(at, "State") == "diverged", setting
+        assert _run(at).epoch <= 6
+        assert not at.success
+        message = at.error[0].value
+        assert "the loss grew for 3 epochs in a row" in message and f"below {limit}" in message
+        assert f"The learning rate {setting['lr']:g} is too large" in message
+        assert _metric(at, "Epoch") == str(_run(at).epoch)
+        assert _printout(at)[-1].startswith(f"epoch {_run(at).epoch}, ")
+        assert _metric(at, f"Loss after update {_run(at).epoch}") == "—"  # its update was not applied
+        assert not at.exception
+
+
+def test_the_lessons_own_run_is_stable_and_finishes_in_green():
+    at = _train()
+    assert any("Stable: gradient descent converges on this input only for learning rates below 0.0333"
+               in c.value for c in at.caption)
+    assert not at.warning
+    _step_until_stopped(at)
+    assert _metric(at, "State") == "finished"
+    assert at.success
+    assert at.success[0].value.startswith("Training finished 10 epochs: the loss fell from 19.16")
+
+
+def test_the_optimizers_are_named_for_what_they_are():
+    at = _train()
+    options = at.selectbox(key="tr.optimizer").options
+    assert options[0].startswith("Gradient descent — PyTorch's SGD on the full batch")
+    assert "β = 0.9" in options[1] and "β₁ = 0.9, β₂ = 0.999" in options[2]
+
+
+def test_switching_optimizer_or_loss_asks_for_a_prediction_without_blocking():
+    at = _train()
+    assert not [r for r in at.radio if r.key == "tr.prediction"]  # nothing to predict yet
+    at.selectbox(key="tr.optimizer").set_value("adam").run()
+    question = at.radio(key="tr.prediction")
+    assert question.value is None
+    assert "Predict first: with Adam (β₁ = 0.9, β₂ = 0.999), at lr 0.03" in question.label
+    at.button(key="tr.step").click().run()  # never blocking: training works unanswered
+    assert _run(at).trainer.epoch == 1
+    at.radio(key="tr.prediction").set_value("smooth").run()
+    assert not at.success and at.info[0].value.startswith("Not this time")
+    assert "every weight moves by about lr = 0.03 per epoch" in at.info[0].value
+    at.radio(key="tr.prediction").set_value("crawl").run()
+    assert at.success[0].value.startswith("Yes — the loss fell at every epoch")
+    # A new choice asks afresh.
+    at.selectbox(key="tr.loss").set_value("mean").run()
+    question = at.radio(key="tr.prediction")
+    assert question.value is None and "with the mean squared error" in question.label
+    at.selectbox(key="tr.optimizer").set_value("momentum").run()
+    at.selectbox(key="tr.loss").set_value("sum").run()
+    at.radio(key="tr.prediction").set_value("zigzag").run()
+    assert at.success[0].value.startswith("Yes — the loss rose at epochs")
     assert not at.exception

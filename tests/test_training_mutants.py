@@ -101,7 +101,7 @@ def test_the_advice_for_the_mean_loss_divides_the_hessian_by_the_cell_count():
     with pytest.raises(TrainingDiverged) as info:
         list(train_kernel(X, Y, TrainConfig(lr=3 * limit, loss="mean", epochs=1000)))
     assert info.value.stable_below == pytest.approx(limit, rel=1e-9)
-    assert f"smaller than {limit:.3g}" in str(info.value)
+    assert f"below {limit:.3g} = 2/λmax" in str(info.value)
 
 
 def test_adam_has_no_learning_rate_limit_so_the_advice_is_ten_times_smaller():

@@ -9,17 +9,22 @@ finished run's loss curve is kept for comparison. A run's memory is bounded what
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import streamlit as st
 
+from convlab.outcomes import Outcome, outcome
 from convlab.training import (
+    MOMENTUM,
+    OPTIMIZER_NAMES,
     KernelTrainer,
     Landscape,
+    Stability,
     TrainConfig,
     TrainingDiverged,
     TrainStep,
@@ -35,6 +40,12 @@ MAX_EARLIER = 6
 RECENT_STEPS = 100  # steps kept whole: the printout, the last gradient, the path's last stretch
 PATH_POINTS = 1000  # older weights kept for the landscape path, evenly thinned as a run grows
 STATES = ("ready", "training…", "paused", "finished", "diverged")
+# Training time one session may spend per server tick, whatever its speed: at 1000 epochs/s a tick
+# owes 110 epochs (≈ 45 ms here), which would starve the other learners served by the same process.
+TICK_BUDGET = 0.025
+RATE_WINDOW = 10  # ticks over which the achieved epochs/s is measured
+# Short names for the chart's legend (the page names each optimizer in full).
+SHORT_NAMES = {"sgd": "GD", "momentum": f"momentum β={MOMENTUM:g}", "adam": "Adam"}
 
 
 @dataclass
@@ -62,17 +73,31 @@ class Run:
     _count: int = 0
     _path: list[np.ndarray] = field(default_factory=list, repr=False)  # weights at epochs every, 2*every...
     _every: int = 1
+    _ticks: deque[tuple[float, int, int]] = field(  # (time, epochs due, epochs done) of recent ticks
+        default_factory=lambda: deque(maxlen=RATE_WINDOW), repr=False
+    )
 
     @property
     def label(self) -> str:
-        """Unique in the session: 'run 2 · sgd lr=0.03 sum'."""
+        """Unique in the session: 'run 2 · GD lr=0.03 sum'."""
         c = self.config
-        return f"run {self.number} · {c.optimizer} lr={c.lr:g} {c.loss}" + (" +bias" if c.bias else "")
+        bias = " +bias" if c.bias else ""
+        return f"run {self.number} · {SHORT_NAMES[c.optimizer]} lr={c.lr:g} {c.loss}{bias}"
+
+    @property
+    def stability(self) -> Stability:
+        """The loss's curvature on this input and the learning-rate limit it sets (known upfront)."""
+        return self.trainer.stability
 
     @cached_property
     def best_kernel(self) -> np.ndarray:
         """The least-squares kernel (h, w): the answer gradient descent is heading for."""
         return least_squares_kernel(self.X, self.Y, self.config.kernel_shape)
+
+    @cached_property
+    def outcome(self) -> Outcome:
+        """What these settings do over the run's first epochs (for the predict-first question)."""
+        return outcome(self.X, self.Y, self.config)
 
     @cached_property
     def landscape(self) -> Landscape:
@@ -121,6 +146,43 @@ class Run:
             return self.diverged.loss
         return self._recent[-1].loss if self._recent else self.trainer.loss()
 
+    @property
+    def loss_after(self) -> float | None:
+        """The loss of the current weights: after the last update (what the next epoch will print);
+        None when the last epoch diverged, since its update was not applied."""
+        return None if self.diverged is not None else self.trainer.loss()
+
+    def verdict(self) -> tuple[str, str] | None:
+        """How the run ended, as ("success" | "warning" | "error", sentence); None while it has not.
+
+        Only a run that finished with its loss lower than at the start, at a learning rate the theory
+        calls stable, is a success: a run that is heading for a blow-up is never shown in green.
+        """
+        if self.error:
+            return "error", self.error
+        if self.state != "finished":
+            return None
+        c = self.config
+        losses = self.loss_array
+        if self.target_loss > 0 and losses[-1] <= self.target_loss:
+            done = f"reached the target loss ({losses[-1]:.4g} ≤ {self.target_loss:g}) at epoch {self.epoch}"
+        else:
+            done = f"finished {c.epochs} epochs"
+        more = "Press Step for one more epoch, or raise “Stop after epochs”."
+        s = self.stability
+        if s.diverges:
+            return "warning", (
+                f"Training {done}, but it is not converging: the learning rate {c.lr:g} is above "
+                f"{s.limit:.3g}, the largest at which {OPTIMIZER_NAMES[c.optimizer]} converges on this "
+                f"input, so more epochs would make the loss grow without bound."
+            )
+        if losses[-1] >= losses[0]:
+            return "warning", (
+                f"Training {done}, but the loss did not go down (epoch 1: {losses[0]:.4g}, epoch "
+                f"{self.epoch}: {losses[-1]:.4g}). {more}"
+            )
+        return "success", f"Training {done}: the loss fell from {losses[0]:.4g} to {losses[-1]:.4g}. {more}"
+
     def log_lines(self, n: int = 10) -> list[str]:
         """The last n lines of the lesson's printout, 'epoch 7, loss 0.123', ending with the epoch
         that diverged, if one did; huge losses in 4 significant digits."""
@@ -168,6 +230,48 @@ class Run:
         due = int(self.owed + 1e-6)  # 0.9999999 epochs owed is one: clock sums are inexact
         self.owed -= due
         return due
+
+    def play_tick(
+        self,
+        speed: float,
+        now: float,
+        tick: float,
+        *,
+        budget: float = TICK_BUDGET,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> int:
+        """One server tick while playing: the epochs owed at `speed` (see epochs_due), but for at most
+        `budget` seconds of `clock`, so no session starves the others; returns the epochs done.
+
+        Epochs the budget cuts are dropped, not owed to the next tick (the run would never catch up):
+        the run then goes slower than asked, and `achieved_rate` says how fast.
+        """
+        due = self.epochs_due(speed, now, tick)
+        deadline = clock() + budget
+        done = 0
+        while done < due and not self.finished:
+            if done and clock() >= deadline:
+                break
+            self.step_once()
+            done += 1
+        if self.finished:
+            self.running = False
+        self._ticks.append((now, due, done))
+        return done
+
+    @property
+    def achieved_rate(self) -> float | None:
+        """Epochs per second over the last RATE_WINDOW ticks (None before two ticks)."""
+        if len(self._ticks) < 2:
+            return None
+        span = self._ticks[-1][0] - self._ticks[0][0]
+        done = sum(d for _, _, d in list(self._ticks)[1:])  # the epochs done after the first tick's time
+        return done / span if span > 0 else None
+
+    @property
+    def behind(self) -> bool:
+        """True when the time budget cut epochs in recent ticks: the run is slower than asked."""
+        return any(done < due for _, due, done in self._ticks) and not self.finished
 
     def step_once(self) -> None:
         """One epoch, whatever the budget; a divergence ends the run with its explanation."""
@@ -282,6 +386,7 @@ def play() -> None:
         run = current()
     run.running = True
     run.last_tick, run.owed = None, 0.0
+    run._ticks.clear()
 
 
 def pause() -> None:

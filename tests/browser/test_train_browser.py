@@ -104,9 +104,9 @@ def test_play_pause_step_reset(page: Page, app_url: str) -> None:
     wait_for_points(page, paused_at + 1)
     last_line = printout(page)[-1]
     assert last_line.startswith(f"epoch {paused_at + 1}, loss "), last_line
-    # The Loss metric says the printout's last loss (issue 8: it said 8.33 beside "loss 19.158").
+    # The loss metric says the printout's last loss, labelled as the loss before that update (issues 8, 11).
     printed = float(last_line.rsplit(" ", 1)[1])
-    shown = float(metric_value(page, "Loss").inner_text())
+    shown = float(metric_value(page, f"Loss before update {paused_at + 1}").inner_text())
     assert abs(shown - printed) <= 1e-3 * max(1.0, abs(printed)), (shown, last_line)
     seen = watch(page, _CURVE_POINTS_JS, duration_ms=PAUSED_WINDOW_MS / 2)
     assert seen == [paused_at + 1], f"Step ran more than one epoch: {seen}"
