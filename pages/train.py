@@ -18,6 +18,7 @@ from ui import training_session as ts
 from ui.grid import edit_grid, grid_group, paint_grid, panel, view_data
 from ui.loss_chart import loss_chart
 from ui.state import default, require_entry_script
+from ui.widgets import printout
 
 require_entry_script()
 ss = st.session_state
@@ -28,6 +29,7 @@ SPEEDS = {1: "1 epoch/s", 5: "5 epochs/s", 20: "20 epochs/s", 100: "100 epochs/s
 # Seconds between server ticks at full speed: under 10 a second (a 0.1 s timer was measured at 10.2 a
 # second, its ticks drifting early); the chart animates the epochs of each tick in.
 TICK = 0.11
+LANDSCAPE_DELAY = 1.0  # s after a first visit's first screen before the Plotly landscape is drawn
 TARGETS = {
     "preset": "A hidden preset kernel",
     "kernel": "A kernel I type in",
@@ -263,13 +265,12 @@ def _draw_progress(run: ts.Run, speed: int) -> None:
         st.caption(f"Training at {rate:.0f} epochs/s, not {speed}: each learner's run gets at most "
                    f"{ts.TICK_BUDGET * 1000:.0f} ms of the server per tick, so that nobody waits for others.")
     log_y = bool(ss.get("tr.log"))
-    chart, printout = st.columns([3, 2], gap="medium")
+    chart, log = st.columns([3, 2], gap="medium")
     with chart:
         loss_chart(ts.chart_runs(), key="tr.loss_chart", log_y=log_y, target_loss=run.target_loss or None,
                    height=300, y_range=ts.chart_y_range(log_y))
-    printout.code("\n".join(run.log_lines(10)) or "# the lesson prints a line per epoch here", language=None,
-                  height=280, wrap_lines=True)
-    printout.caption("Each line: the loss an epoch computed before its update, as the lesson prints it.")
+    printout("\n".join(run.log_lines(10)) or "# the lesson prints a line per epoch here", where=log)
+    log.caption("Each line: the loss an epoch computed before its update, as the lesson prints it.")
 
 
 def _panel(name: str, title: str, values: np.ndarray | None, *, weight: float = 1.0,
@@ -313,6 +314,12 @@ def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
 
 def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
     st.subheader("The loss landscape over the two weights")
+    if not ss.get("tr.landscape_ready"):
+        # Plotly's 4.7 MB bundle takes the browser's main thread for about a second: on a first visit
+        # the grids and the loss chart are drawn first, and the landscape follows a moment later.
+        st.caption(":material/hourglass_top: Drawing the landscape…")
+        _landscape_soon()
+        return
     path = run.path
     true = tuple(K_true.ravel()) if K_true is not None and K_true.size == 2 else None
     fig = loss_landscape_figure(run.landscape, path=path, optimum=tuple(run.best_kernel.ravel()),
@@ -320,6 +327,15 @@ def _landscape(run: ts.Run, K_true: np.ndarray | None) -> None:
     st.plotly_chart(fig, config=PLOT_CONFIG, key="tr.landscape")
     if run.running:
         st.caption("The path shows where Play was pressed; Pause or the end of the run draws the rest.")
+
+
+@st.fragment(run_every=LANDSCAPE_DELAY)
+def _landscape_soon() -> None:
+    """Ticks once after the first screen is drawn, then reruns the page with the landscape in it."""
+    if ss.get("tr.landscape_wait"):
+        ss["tr.landscape_ready"] = True
+        st.rerun(scope="app")
+    ss["tr.landscape_wait"] = True
 
 
 def train_page() -> None:

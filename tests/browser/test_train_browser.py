@@ -63,7 +63,7 @@ def epoch(page: Page) -> int:
 
 
 def printout(page: Page) -> list[str]:
-    return page.get_by_test_id("stCode").filter(has_text="epoch ").inner_text().strip().splitlines()
+    return page.locator("pre.cl-printout").filter(has_text="epoch ").inner_text().strip().splitlines()
 
 
 def open_train(page: Page, url: str) -> None:
