@@ -353,7 +353,8 @@ def check_second_derivative(K: object) -> Verdict:
     rows = [corr2d(Z, K) for Z in (i, i * i, i * j)]
     if not all(_is_zero(Z, scale) for Z in rows):
         down = _constant(rows[1], scale)
-        if _is_zero(rows[0], scale) and down is not None and _is_zero(corr2d(j * j, K), scale):
+        curved_down = down is not None and abs(down) > 1e-9 * max(scale, 1.0)
+        if _is_zero(rows[0], scale) and curved_down and _is_zero(corr2d(j * j, K), scale):
             return Verdict(False, "Your kernel runs down a column: it is d²/dy², the second derivative from "
                                   "top to bottom. Lay it along a row, e.g. as one row of numbers.")
         return Verdict(False, "Your kernel responds to brightness changing from row to row. The second "
