@@ -104,7 +104,7 @@ def _typed_kernel(name: str, label: str, placeholder: str, *, matrix: bool = Fal
     if not text.strip():
         return None
     try:
-        K = parse_grid(text, name="matrix" if matrix else "kernel", max_rows=4 if matrix else 7,
+        K = parse_grid(text, name="matrix" if matrix else "kernel", max_rows=9 if matrix else 7,
                        max_cols=9 if matrix else 7)
     except ValueError as exc:
         st.error(escape_markdown(str(exc), max_chars=300), icon=":material/error:")
