@@ -30,7 +30,6 @@ page = st.navigation(pages, position="top")
 if new_visitor and page is home:
     # A newcomer is offered the lesson first without covering the Playground: a toast, not a dialog, so
     # the page stays usable (and a share link or a return visit never sees it).
-    st.toast("**New to convolutions?** Start with the **Lesson** in the menu above, then try the "
-             "**Exercises**. The Playground stays right here.", icon=":material/waving_hand:",
-             duration="long")
+    st.toast("**New here?** Start with the **Lesson** (menu above), then the **Exercises**.",
+             icon=":material/waving_hand:", duration="long")
 page.run()

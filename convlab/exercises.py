@@ -23,6 +23,7 @@ from convlab.kernels import kernel_preset
 from convlab.ops import corr2d, corr2d_loop
 
 __all__ = [
+    "AUTOGRAD_CHOICES",
     "EDGE_DIRECTIONS",
     "EXERCISES",
     "MAX_DERIVATIVE",
@@ -46,7 +47,9 @@ __all__ = [
     "diagonal_question",
     "edge_detector_answer",
     "kernel_text",
+    "ordinal",
     "parse_grid",
+    "power_text",
     "transposed_kernel_question",
 ]
 
@@ -444,57 +447,59 @@ def check_derivative_kernel(K: object, d: int) -> Verdict:
         r = corr2d(j**m, K)
         if not _is_zero(r, scale):
             if w < taps:
-                return Verdict(False, f"A d-th derivative must ignore {_powers(d)} — {d} conditions on the "
-                                      f"weights — and still see {_power(d)}. {w} weights cannot do that: you "
-                                      f"need d + 1 = {taps}.")
+                return Verdict(False, f"A d-th derivative must ignore {powers_text(d)} — {d} conditions on "
+                                      f"the weights — and still see {power_text(d)}. {w} weights cannot do "
+                                      f"that: you need d + 1 = {taps}.")
             if m == 0:
                 return Verdict(False, f"A flat image gives {_num(float(r.flat[0]))}: your weights add up to "
                                       f"{_num(float(K.sum()))}, but the derivative of a constant is 0, so "
                                       f"the weights must cancel.")
-            return Verdict(False, f"Your kernel answers f(x) = {_power(m)} with {_num(float(r.flat[0]))}, "
-                                  f"but its {_ordinal(d)} derivative is 0. The weights times k^{m} (k = 0, "
-                                  f"1, …: their positions) must cancel, for every power below d.")
+            return Verdict(False, f"Your kernel answers f(x) = {power_text(m)} with "
+                                  f"{_num(float(r.flat[0]))}, but its {ordinal(d)} derivative is 0. The "
+                                  f"weights times k^{m} (k = 0, 1, …: their positions) must cancel, for "
+                                  f"every power below d.")
     r = _constant(corr2d(j**d, K), scale)
     top = math.factorial(d)
     if r is not None and np.isclose(r, top, rtol=1e-9):
         if w > taps:
-            return Verdict(False, f"Your kernel computes the {_ordinal(d)} derivative, but with {w} taps: "
-                                  f"the smallest has d + 1 = {taps}. Drop zeros at the ends, or use the "
-                                  f"{taps} neighbouring values.")
+            return Verdict(False, f"Your kernel computes the {ordinal(d)} derivative, but with {w} taps: the "
+                                  f"smallest has d + 1 = {taps}. Drop zeros at the ends, or use the {taps} "
+                                  f"neighbouring values.")
         return Verdict(True, f"Right: {kernel_text(K)} — the binomial coefficients C({d}, k) with "
-                             f"alternating signs, the {_ordinal(d)} forward difference. It ignores "
-                             f"{_powers(d)} and gives {d}! = {top} on {_power(d)}. d + 1 taps are the "
-                             f"fewest: with d taps, ignoring {_powers(d)} is {d} equations in {d} unknowns "
-                             f"whose only solution is all zeros (a Vandermonde system).")
+                             f"alternating signs, the {ordinal(d)} forward difference. It ignores "
+                             f"{powers_text(d)} and gives {d}! = {top} on {power_text(d)}. d + 1 taps are "
+                             f"the fewest: with d taps, ignoring {powers_text(d)} is {d} equations in {d} "
+                             f"unknowns whose only solution is all zeros (a Vandermonde system).")
     if r is not None and np.isclose(r, -top, rtol=1e-9):
-        return Verdict(False, f"The signs are reversed: your kernel gives −{top} on {_power(d)}, so it "
-                              f"computes minus the {_ordinal(d)} derivative. The last weight, on f(x + {d}), "
+        return Verdict(False, f"The signs are reversed: your kernel gives −{top} on {power_text(d)}, so it "
+                              f"computes minus the {ordinal(d)} derivative. The last weight, on f(x + {d}), "
                               f"must be +1 (the lesson's [1, −1] is −f′).")
     if r is None or abs(r) <= 1e-9 * max(scale, 1.0):
-        return Verdict(False, f"Your kernel is blind to {_power(d)}: it is a derivative of a higher order "
-                              f"than {d}. Use exactly d + 1 = {taps} taps.")
-    return Verdict(False, f"Right shape, wrong size: your kernel gives {_num(r)} on {_power(d)}, whose "
-                          f"{_ordinal(d)} derivative is {d}! = {top}. Multiply every weight by "
+        return Verdict(False, f"Your kernel is blind to {power_text(d)}: it is a derivative of a higher "
+                              f"order than {d}. Use exactly d + 1 = {taps} taps.")
+    return Verdict(False, f"Right shape, wrong size: your kernel gives {_num(r)} on {power_text(d)}, whose "
+                          f"{ordinal(d)} derivative is {d}! = {top}. Multiply every weight by "
                           f"{_num(top / r)}.")
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def _power(m: int) -> str:
+def power_text(m: int) -> str:
     """x to the m-th, as printed: 1, x, x², x³ …"""
     return "1" if m == 0 else "x" if m == 1 else "x" + str(m).translate(_SUPERSCRIPTS)
 
 
-def _powers(d: int) -> str:
+def powers_text(d: int) -> str:
     """Every power of x below d, in words: "1", "1 and x", "1, x and x²", "1, x, …, x⁵"."""
-    names = [_power(m) for m in range(d)]
+    names = [power_text(m) for m in range(d)]
     if d <= 3:
         return names[0] if d == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return f"1, x, …, {names[-1]}"
 
 
-def _ordinal(d: int) -> str:
+def ordinal(d: int) -> str:
+    """1 -> "first", 2 -> "second", 3 -> "third", 4 -> "4th"."""
     return {1: "first", 2: "second", 3: "third"}.get(d, f"{d}th")
 
 
@@ -575,23 +580,26 @@ def autograd_comparison(X: object, K: object, *, seed: int = 0, repeats: int = 3
     return AutogradReport(gK_l, gK_t, gX_l, gX_t, loop, lib)
 
 
+# The autograd question's choices: their order never depends on what a run found.
+AUTOGRAD_CHOICES = (
+    Choice("fails", "It fails: writing Y[i, j] into a tensor of zeros breaks the gradient",
+           "PyTorch records every write into Y (a CopySlices step in the graph), so the gradient flows back "
+           "through each cell to K and X. Run it: no error."),
+    Choice("differs", "It runs, but the gradient differs from F.conv2d's",
+           "Both compute the same function of X and K, and a function has one gradient: the two agree to "
+           "float32 rounding."),
+    Choice("same", "It runs and gives F.conv2d's gradient, only slower", ""),
+)
+
+
 def autograd_question(report: AutogradReport) -> Question:
     """What happens when autograd differentiates the loop? The right choice is what `report` found."""
     answer = "fails" if report.error is not None else "same" if report.agree else "differs"
-    choices = (
-        Choice("fails", "It fails: writing Y[i, j] into a tensor of zeros breaks the gradient",
-               "PyTorch records every write into Y (a CopySlices step in the graph), so the gradient flows "
-               "back through each cell to K and X. Run it: no error."),
-        Choice("differs", "It runs, but the gradient differs from F.conv2d's",
-               "Both compute the same function of X and K, and a function has one gradient: the two agree to "
-               "float32 rounding."),
-        Choice("same", "It runs and gives F.conv2d's gradient, only slower", ""),
-    )
     why = ("Autograd records each Y[i, j] = (X[i:i+h, j:j+w] * K).sum() as it happens, so the loop is "
            "differentiated like any other code and the gradients match F.conv2d's. The price is speed: the "
            "loop runs one small step per output cell forwards and one backwards, where F.conv2d does one "
            "call.")
-    return Question(choices, answer, why)
+    return Question(AUTOGRAD_CHOICES, answer, why)
 
 
 # ------------------------------------------------------------------------------- correlation as a matrix

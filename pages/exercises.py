@@ -32,7 +32,9 @@ from convlab.exercises import (
     diagonal_question,
     edge_detector_answer,
     kernel_text,
+    ordinal,
     parse_grid,
+    power_text,
     transposed_kernel_question,
 )
 from convlab.images import image_preset
@@ -225,17 +227,18 @@ def box_sum() -> None:
 def derivative() -> None:
     st.header("6 · The smallest kernel for a d-th derivative")
     d = st.number_input("Order of the derivative d", 1, MAX_DERIVATIVE, value=3, key="ex.derivative.d")
-    st.markdown(f"Type the smallest one-row kernel that computes the {d}-th derivative along x: it must "
-                f"ignore every polynomial of degree below {d} and give {d}! on x^{d}. Checked on 1, x, …, "
-                f"x^{d}.")
+    xd = power_text(int(d))
+    st.markdown(f"Type the smallest one-row kernel that computes the {ordinal(int(d))} derivative along x: "
+                f"it must ignore every polynomial of degree below {d} and give {d}! on {xd}. Checked on "
+                f"1, x, …, {xd}.")
     K = _typed_kernel("derivative", "Your kernel", "one row of numbers",
                       check=lambda K: check_derivative_kernel(K, int(d)))
     if K is not None and K.shape[0] == 1 and K.shape[1] < 12:
         f = (np.arange(12.0) ** int(d))[None, :]
-        _grids("ex6", ("your kernel", K), (f"its output on x^{d}", corr2d(f, K)), cell=40)
+        _grids("ex6", ("your kernel", K), (f"its output on {xd}", corr2d(f, K)), cell=40)
     if _revealed("derivative"):
         st.info(f"**Answer: `{kernel_text(derivative_kernel(int(d)))}`** — the binomial coefficients C({d}, "
-                f"k) with alternating signs, {d} + 1 taps: the {d}-th forward difference.",
+                f"k) with alternating signs, {d} + 1 taps: the {ordinal(int(d))} difference.",
                 icon=":material/visibility:")
     _hints("Apply the first difference `[−1, 1]` d times: each application is one more derivative, and one "
            "more tap.", "Pascal's triangle gives the sizes of the weights.")

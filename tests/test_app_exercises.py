@@ -224,7 +224,7 @@ def test_a_learner_reveals_one_answer():
 
 def test_a_newcomer_is_offered_the_lesson_once():
     at = app()
-    assert len(at.toast) == 1 and "Start with the **Lesson**" in at.toast[0].value
+    assert len(at.toast) == 1 and "Start with the **Lesson** (menu above)" in at.toast[0].value
     at.run()
     assert not at.toast  # once per session
     assert not app(x="anything").toast  # a share link opens what was shared, without the welcome
