@@ -27,6 +27,9 @@ pages = [
     st.Page("pages/train.py", title="Train a kernel", icon=":material/model_training:", url_path="train"),
 ]
 page = st.navigation(pages, position="top")
+if page.url_path in ("lesson", "exercises", "train"):
+    # Not on the Playground, whose share link owns its address bar (the grid group rewrites it in place).
+    progress.keep_link()
 if new_visitor and page is home:
     # A newcomer is offered the lesson first without covering the Playground: a toast, not a dialog, so
     # the page stays usable (and a share link or a return visit never sees it).

@@ -128,6 +128,12 @@ def count(items: Sequence[str]) -> int:
     return sum(is_done(item) for item in items)
 
 
+def keep_link() -> None:
+    """Keep the progress and the teacher view in the address bar of a page that does not show them (a
+    page switch drops the query string), so that a reload there brings them back."""
+    _write_link()
+
+
 def _write_link() -> None:
     """Put the progress and the teacher view into the address bar (only what changed)."""
     params = st.query_params

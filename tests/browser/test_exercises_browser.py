@@ -67,6 +67,11 @@ def test_an_answer_counts_and_survives_a_reload_and_the_menu(page: Page, app_url
 
     page.get_by_role("link", name="Lesson: convolutions for images").click()
     expect(page.get_by_role("heading", name="Convolutions for images")).to_be_visible()
+    page.wait_for_function("() => location.pathname.endsWith('/lesson')")
+    page.wait_for_function("() => location.search.includes('done=exercise.box_sum')")  # kept on the Lesson
+    page.reload()  # ... so a reload there keeps it too
+    expect(page.get_by_role("heading", name="Convolutions for images")).to_be_visible(timeout=APP_COLD_MS)
+    wait_for_script_end(page)
     page.get_by_role("link", name="Exercises").click()
     expect(_bar(page)).to_contain_text("1 of 8 exercises done")
     page.wait_for_function("() => location.search.includes('done=exercise.box_sum')")
