@@ -1,6 +1,7 @@
 """The exercises' checkers: right answers (and every equally right variant) accepted, each kind of mistake
 refused with its own hint, and the references they rely on checked against independent computations."""
 
+import itertools
 import math
 
 import numpy as np
@@ -355,3 +356,51 @@ def test_correlation_matrix_answers_and_hints():
     verdict = check_correlation_matrix(wrong, LESSON_K, (3, 3))
     assert not verdict.correct
     assert "Row 2 computes output cell (1, 0)" in verdict.message and "columns 3, 4, 6, 7" in verdict.message
+
+
+# ----------------------------------------------------------------- exhaustive checks against the moments
+# A kernel's response to 1, to a ramp a·i + b·j and to a parabola follows from its moments: ΣK,
+# (Σ p·K, Σ q·K), Σ q²·K. These tests enumerate every small integer kernel and compare each verdict with
+# that formula.
+
+
+def _moments(K: np.ndarray) -> tuple[float, np.ndarray, float]:
+    p, q = np.indices(K.shape)
+    return float(K.sum()), np.array([(p * K).sum(), (q * K).sum()], dtype=float), float((q * q * K).sum())
+
+
+@pytest.mark.parametrize("direction", list(EDGE_DIRECTIONS))
+def test_every_2x2_kernel_of_minus_one_zero_one_is_judged_by_its_moments(direction):
+    across = np.array(EDGE_DIRECTIONS[direction].across, dtype=float)
+    accepted = 0
+    for cells in itertools.product((-1.0, 0.0, 1.0), repeat=4):
+        K = np.array(cells).reshape(2, 2)
+        total, m, _ = _moments(K)
+        parallel = m[0] * across[1] - m[1] * across[0] == 0
+        assert check_edge_detector(K, direction).correct == (total == 0 and parallel and m.any()), K
+        accepted += total == 0 and parallel and m.any()
+    assert accepted >= 2  # the test meets right answers (a kernel and its negative), not only wrong ones
+
+
+def test_every_1x3_kernel_from_minus_two_to_two_is_judged_by_its_moments():
+    accepted = []
+    for cells in itertools.product(range(-2, 3), repeat=3):
+        K = np.array([cells], dtype=float)
+        total, m, curvature = _moments(K)
+        if check_second_derivative(K).correct:
+            accepted.append(cells)
+        assert check_second_derivative(K).correct == (total == 0 and m[1] == 0 and curvature == 2), K
+    assert accepted == [(1, -2, 1)]
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_every_small_kernel_of_d_plus_one_taps_is_judged_by_its_moments(d):
+    accepted = []
+    for cells in itertools.product(range(-3, 4), repeat=d + 1):
+        K = np.array([cells], dtype=float)
+        k = np.arange(d + 1)
+        right = all((K[0] * k**m).sum() == 0 for m in range(d)) and (K[0] * k**d).sum() == math.factorial(d)
+        assert check_derivative_kernel(K, d).correct == right, K
+        if right:
+            accepted.append(cells)
+    assert accepted == [tuple(int(v) for v in derivative_kernel(d)[0])]  # the one answer: no other in range
