@@ -130,8 +130,9 @@ def diagonal() -> None:
     pick = st.radio("Try: transpose the image, the kernel, or both", list(variants), horizontal=True,
                     key="ex.diagonal.try")
     A, B = variants[pick]
-    _grids("ex1b", (f"corr2d({pick})", corr2d(A, B)), ("corr2d(X, K)", Y),
-           shared=(f"corr2d({pick})", "corr2d(X, K)"))
+    shown = [(f"corr2d({pick})", corr2d(A, B))] if pick != "X, K" else []
+    shown.append(("corr2d(X, K)", Y))
+    _grids("ex1b", *shown, shared=tuple(title for title, _ in shown))
     if _revealed("diagonal"):
         st.info(f"**Answer: {question.right.label}.** {question.why}", icon=":material/visibility:")
     _hints("Read one row of X from left to right. Where does it change, and how?",
