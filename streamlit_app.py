@@ -2,22 +2,36 @@
 
 import streamlit as st
 
+from ui import progress
 from ui.page_head import page_head
 from ui.state import init_process
 from ui.widgets import app_icon
 
 st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
+new_visitor = progress.is_new_visitor()  # read before restore(), which marks the session as started
+progress.restore()
 
 page_head()  # page-wide CSS, and the components' code fetched early
+# The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
+# is a hidden twin of it; the default still reserves a path of its own, which nobody links to.
+home = st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="home",
+               default=True)
 pages = [
-    # The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
-    # is a hidden twin of it; the default still reserves a path of its own, which nobody links to.
-    st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="home",
-            default=True),
+    home,
     st.Page("pages/playground.py", title="Playground", url_path="playground", visibility="hidden"),
     st.Page("pages/lesson.py", title="Lesson: convolutions for images", icon=":material/menu_book:",
             url_path="lesson"),
+    st.Page("pages/exercises.py", title="Exercises", icon=":material/quiz:", url_path="exercises"),
     st.Page("pages/train.py", title="Train a kernel", icon=":material/model_training:", url_path="train"),
 ]
-st.navigation(pages, position="top").run()
+page = st.navigation(pages, position="top")
+if page.url_path in ("lesson", "exercises", "train"):
+    # Not on the Playground, whose share link owns its address bar (the grid group rewrites it in place).
+    progress.keep_link()
+if new_visitor and page is home:
+    # A newcomer is offered the lesson first without covering the Playground: a toast, not a dialog, so
+    # the page stays usable (and a share link or a return visit never sees it).
+    st.toast("**New here?** Start with the **Lesson** (menu above), then the **Exercises**.",
+             icon=":material/waving_hand:", duration="long")
+page.run()
