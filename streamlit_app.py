@@ -5,10 +5,12 @@ from pathlib import Path
 import streamlit as st
 
 from ui.state import init_process
+from ui.telemetry import log_session
 from ui.widgets import app_icon
 
 st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
+log_session()  # a log line per session start and end, with its duration (ui/telemetry.py)
 
 st.html(Path(__file__).parent / "ui" / "app.css")  # page-wide CSS: a compact top, a phone layout
 pages = [
