@@ -294,6 +294,12 @@ class User:
         self.widget_states[wid] = state
         return await self.rerun()
 
+    async def set_value(self, key: str, **value: Any) -> Interaction:
+        """Set the widget keyed `key` as the browser would, e.g. `int_value=5` for an integer input."""
+        wid = element_id(self.elements[key])
+        self.widget_states[wid] = WidgetState(id=wid, **value)
+        return await self.rerun()
+
     async def tick(self) -> Interaction:
         """One `run_every` rerun of the fragment that asked for it, as the browser's timer sends it."""
         assert self.auto_rerun is not None, "no fragment runs on a timer"
