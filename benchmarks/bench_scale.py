@@ -114,7 +114,7 @@ async def curve(target: Target, levels: list[int], interval: float, seconds: flo
         phase = await capacity(target, 8, users, interval, seconds)  # type: ignore[arg-type]
         wall = time.perf_counter() - t0
         each1, helpers1 = target.cpu_each(), target.extra_cpu_s()
-        used = [each1[p] - each0[p] for p in target.pids]  # arrivals included, as nginx's
+        used = [each1[p] - each0[p] for p in target.pids]  # arrivals included, as in nginx's figure
         out.append(Level(phase, [u / max(sum(used), 1e-9) * 100 for u in used],
                          {n: (helpers1[n] - helpers0[n]) / wall * 100 for n in helpers1}))
     return out
@@ -124,6 +124,13 @@ def capacity_of(levels: list[Level]) -> tuple[float, bool]:
     """The highest stroke rate that met the targets, and whether a level missed them (a true limit)."""
     passed = [lv.phase.rate for lv in levels if lv.ok]
     return (max(passed) if passed else 0.0), any(not lv.ok for lv in levels)
+
+
+def cpu_ceiling(levels: list[Level], processes: int) -> float:
+    """Strokes/s the processes could serve with a whole core each: the busiest process saturates first."""
+    busiest = max(levels, key=lambda lv: lv.phase.rate)
+    top_share = max(busiest.shares) / 100 if processes > 1 else 1.0
+    return 1000 / (busiest.phase.cpu_ms * top_share)
 
 
 def print_curve(title: str, levels: list[Level], interval: float) -> None:
@@ -289,9 +296,17 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"\nCapacity (highest strokes/s with p95 ≤ {P95_TARGET_MS:g} ms, no error, every answer "
               f"right): one process {cap1:.1f}/s{bound}; two behind nginx {more}{cap2:.1f}/s; "
               f"ratio {more}{ratio:.2f}x")
+        if not cap1:
+            print(f"  no level met the p95 target on one process (load average {os.getloadavg()[0]:.1f}: "
+                  "other work on these cores sets the latency); compare the p50 columns")
+        ceiling1, ceiling2 = cpu_ceiling(single, 1), cpu_ceiling(double, 2)
+        print(f"CPU ceiling (each process given a whole core, from the measured CPU per stroke and each "
+              f"process's share): one process {ceiling1:.0f} strokes/s; two {ceiling2:.0f} strokes/s "
+              f"({ceiling2 / ceiling1:.2f}x)")
         report["single"] = [asdict(lv) for lv in single]
         report["double"] = [asdict(lv) for lv in double]
-        report["capacity"] = {"one": cap1, "two": cap2, "ratio": ratio}
+        report["capacity"] = {"one": cap1, "two": cap2, "ratio": ratio, "ceiling_one": ceiling1,
+                              "ceiling_two": ceiling2}
         answered = answered and all(lv.phase.answered for lv in single + double)
     if not args.skip_mix:
         server = Replica(free_port(), "bench", log_dir / "bench-scale-mix.log")
