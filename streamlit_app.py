@@ -5,14 +5,16 @@ import streamlit as st
 from ui import progress
 from ui.page_head import page_head
 from ui.state import init_process
+from ui.telemetry import log_session
 from ui.widgets import app_icon
 
 st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
 init_process()
+log_session()  # a log line per session start and end, with its duration (ui/telemetry.py)
 new_visitor = progress.is_new_visitor()  # read before restore(), which marks the session as started
 progress.restore()
 
-page_head()  # page-wide CSS, and the components' code fetched early
+page_head()  # page-wide CSS
 # The default page is served at "/" and answers no other path, so /playground (old links, bookmarks)
 # is a hidden twin of it; the default still reserves a path of its own, which nobody links to.
 home = st.Page("pages/playground.py", title="Playground", icon=":material/brush:", url_path="home",

@@ -181,6 +181,8 @@ class Interaction:
     bytes_up: int = 0
     elements: dict[str, Element] = field(default_factory=dict)  # keyed elements of this run, by key
     errors: list[str] = field(default_factory=list)
+    metrics: dict[str, str] = field(default_factory=dict)  # st.metric values of this run, by label
+    texts: list[str] = field(default_factory=list)  # markdown, alerts and captions of this run
 
 
 class _WireCounter(ClientConnection):
@@ -197,10 +199,16 @@ class _WireCounter(ClientConnection):
 class User:
     """One websocket session, behaving as the browser does towards the server."""
 
-    def __init__(self, base_url: str, index: int, query_string: str) -> None:
+    def __init__(self, base_url: str, index: int, query_string: str, *, page_name: str = "",
+                 cookie: str | None = None) -> None:
+        """`page_name`: the page's url path ("" is the default page); `cookie`: the browser's Cookie
+        header (a reverse proxy's affinity cookie)."""
         self.url = base_url.replace("http://", "ws://") + "/_stcore/stream"
         self.index = index
-        self.query_string = query_string
+        self.query_string = query_string  # the address bar: as loaded, then as the server or a grid sets it
+        self.page_name = page_name
+        self.cookie = cookie
+        self.auto_rerun: tuple[float, str] | None = None  # a fragment's run_every: (interval s, fragment id)
         self.page_script_hash = ""
         self.widget_states: dict[str, WidgetState] = {}  # every widget state sent, resent each rerun
         self.elements: dict[str, Element] = {}  # the latest keyed elements, by key
@@ -220,8 +228,10 @@ class User:
     async def open(self) -> Interaction:
         """Connect and run the page for the first time (page name "", no widget states)."""
         # Offers permessage-deflate as browsers do; the server deflates if its config enables it.
+        headers = {"Cookie": self.cookie} if self.cookie else None
         self.ws = await connect(self.url, subprotocols=["streamlit", "bench-placeholder-token"],
-                                max_size=None, open_timeout=TIMEOUT_S, create_connection=_WireCounter)
+                                max_size=None, open_timeout=TIMEOUT_S, additional_headers=headers,
+                                create_connection=_WireCounter)
         self.ws.user = self
         self.reader = asyncio.create_task(self._read())
         return await self.rerun(first=True)
@@ -234,15 +244,18 @@ class User:
         if self.reader is not None:
             await asyncio.gather(self.reader, return_exceptions=True)
 
-    async def rerun(self, *, first: bool = False, fragment_id: str = "") -> Interaction:
-        """Send one rerun_script with the full client state; wait until its run has finished."""
+    async def rerun(self, *, first: bool = False, fragment_id: str = "",
+                    triggers: tuple[WidgetState, ...] = ()) -> Interaction:
+        """Send one rerun_script with the full client state (plus one-shot `triggers`, e.g. a button
+        press); wait until its run has finished."""
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query_string
-        state.page_name = ""  # the default page is served at "/"; "playground" would be "not found"
+        state.page_name = self.page_name  # "" for the default page at "/" ("playground" would be "not found")
         if not first:
             state.page_script_hash = self.page_script_hash
             state.widget_states.widgets.extend(self.widget_states.values())
+            state.widget_states.widgets.extend(triggers)
             state.cached_message_hashes.extend(self.cache)
             state.fragment_id = fragment_id
         payload = msg.SerializeToString()
@@ -282,6 +295,30 @@ class User:
         self.widget_states[paint_id] = WidgetState(id=paint_id, json_value=json.dumps(state))
         self.grid = grid
         return await self.rerun(fragment_id=self.fragment_of.get(paint_id, ""))
+
+    async def press(self, key: str) -> Interaction:
+        """Click the button keyed `key` (a trigger: sent with this rerun only)."""
+        button = WidgetState(id=element_id(self.elements[key]), trigger_value=True)
+        return await self.rerun(triggers=(button,))
+
+    async def choose(self, key: str, *shown: str) -> Interaction:
+        """Set a select slider / multiselect keyed `key` to the options shown as `shown` (their labels)."""
+        wid = element_id(self.elements[key])
+        state = WidgetState(id=wid)
+        state.string_array_value.data.extend(shown)
+        self.widget_states[wid] = state
+        return await self.rerun()
+
+    async def set_value(self, key: str, **value: Any) -> Interaction:
+        """Set the widget keyed `key` as the browser would, e.g. `int_value=5` for an integer input."""
+        wid = element_id(self.elements[key])
+        self.widget_states[wid] = WidgetState(id=wid, **value)
+        return await self.rerun()
+
+    async def tick(self) -> Interaction:
+        """One `run_every` rerun of the fragment that asked for it, as the browser's timer sends it."""
+        assert self.auto_rerun is not None, "no fragment runs on a timer"
+        return await self.rerun(fragment_id=self.auto_rerun[1])
 
     async def _read(self) -> None:
         assert self.ws is not None
@@ -327,10 +364,22 @@ class User:
             self.query_string = msg.page_info_changed.query_string
         elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
             self.current.errors.append(msg.session_event.script_compilation_exception.message)
+        elif kind == "auto_rerun":
+            self.auto_rerun = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id)
+        elif kind == "stop_auto_rerun":
+            self.auto_rerun = None
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
-            if element.WhichOneof("type") == "exception":
+            element_type = element.WhichOneof("type")
+            if element_type == "exception":
                 self.current.errors.append(f"{element.exception.type}: {element.exception.message}")
+            elif element_type == "metric":
+                self.current.metrics[element.metric.label] = element.metric.body
+            elif element_type in ("markdown", "alert"):
+                self.current.texts.append(getattr(element, element_type).body)
+            elif element_type == "bidi_component":
+                # The grid group carries the share link that the browser writes into the address bar.
+                self.query_string = component_data(element).get("link", self.query_string)
             key = element_key(element)
             if key is not None:
                 self.elements[key] = self.current.elements[key] = element
