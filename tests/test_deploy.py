@@ -72,7 +72,7 @@ def test_a_browser_keeps_its_replica_and_the_class_is_spread():
         async def visits() -> list[tuple[int, int]]:
             return [(await _land(deployment, c), await _land(deployment, c)) for c in browsers]
 
-        landed = asyncio.run(visits())
+        landed = run_async(visits())
     assert all(a == b for a, b in landed), landed  # the same browser, the same replica
     assert {a for a, _ in landed} == {r.port for r in deployment.replicas}  # 8 keys spread over both
 
@@ -109,3 +109,11 @@ def test_a_session_end_says_how_long_it_lasted(session_lines):
     assert re.fullmatch(r"convlab session end id=abcdef12 duration=\d+\.\ds sessions=\d+ rss=\d+MB",
                         session_lines[-1])
     assert float(session_lines[-1].split("duration=")[1].split("s")[0]) > 0
+
+
+def run_async(coro):
+    """asyncio.run in a thread of its own: Playwright's sync API may have left a loop running here."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

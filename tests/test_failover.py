@@ -253,7 +253,7 @@ async def failover(deployment: Deployment) -> dict[str, Any]:
 def scenario() -> tuple[dict[str, Any], Deployment]:
     deployment = Deployment(2)
     with deployment:
-        report = asyncio.run(asyncio.wait_for(failover(deployment), 240))
+        report = run_async(asyncio.wait_for(failover(deployment), 240))
         time.sleep(0.5)  # the survivor's log lines of the sessions closed last
     return report, deployment
 
@@ -297,3 +297,11 @@ def test_each_session_logs_its_start_and_end_with_a_duration(scenario):
     starts, ends = START_LINE.findall(log), END_LINE.findall(log)
     assert starts and {sid for sid, _ in ends} == set(starts)  # every session that started has ended
     assert all(float(duration) >= 0 for _, duration in ends)
+
+
+def run_async(coro):
+    """asyncio.run in a thread of its own: Playwright's sync API may have left a loop running here."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
