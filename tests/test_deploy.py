@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from app_helpers import app
+from streamlit.testing.v1 import AppTest
 
 from ui import telemetry
 
@@ -89,13 +89,26 @@ class _Lines(logging.Handler):
 @pytest.fixture
 def session_lines():
     handler = _Lines()
+    # Other tests (Streamlit's own logger setup) may leave this logger disabled or above INFO.
+    level, disabled = telemetry.LOG.level, telemetry.LOG.disabled
+    telemetry.LOG.setLevel(logging.INFO)
+    telemetry.LOG.disabled = False
     telemetry.LOG.addHandler(handler)
     yield handler.lines
     telemetry.LOG.removeHandler(handler)
+    telemetry.LOG.setLevel(level)
+    telemetry.LOG.disabled = disabled
 
 
 def test_a_session_logs_its_start_once_however_many_runs(session_lines):
-    at = app()
+    # Every AppTest runs as the same fake session: the script forgets the record an earlier test's
+    # session left (a session-scoped cache can only be cleared from the script's own thread).
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom ui import telemetry\n"
+        "if not st.session_state.get('fresh'):\n"
+        "    telemetry._session_record.clear()\n    st.session_state['fresh'] = True\n"
+        "telemetry.log_session()\n", default_timeout=60)
+    at.run()
     at.run()
     at.run()
     starts = [line for line in session_lines if "convlab session start" in line]
