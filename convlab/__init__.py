@@ -2,7 +2,16 @@
 
 from convlab.export import kernel_from_json, kernel_to_json, pytorch_snippet, to_csv, to_png
 from convlab.figures import loss_curve_figure, loss_landscape_figure
-from convlab.images import IMAGES, ImagePreset, image_preset, load_image, resize_grid, to_rgb, transform
+from convlab.images import (
+    IMAGES,
+    ImagePreset,
+    image_preset,
+    load_image,
+    load_image_rgb,
+    resize_grid,
+    to_rgb,
+    transform,
+)
 from convlab.kernels import KERNELS, KernelPreset, kernel_preset
 from convlab.layers import Conv2D
 from convlab.ops import CellExplanation, conv2d, corr2d, corr2d_loop, explain_cell, output_shape
@@ -40,6 +49,7 @@ __all__ = [
     "kernel_to_json",
     "least_squares_kernel",
     "load_image",
+    "load_image_rgb",
     "loss_curve_figure",
     "loss_landscape",
     "loss_landscape_figure",

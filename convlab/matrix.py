@@ -19,7 +19,7 @@ import numpy as np
 from convlab.grids import as_grid
 from convlab.ops import IntPair, _pair, _settings, output_shape
 
-__all__ = ["conv_matrix", "conv_transpose2d", "im2col", "transposed_output_shape"]
+__all__ = ["conv_matrix", "conv_transpose2d", "im2col", "transposed_output_shape", "transposed_sources"]
 
 # The matrix views are for small grids (the app draws them up to 8x8): a 64x64 input would already
 # make a 16-million-cell matrix.
@@ -160,3 +160,31 @@ def conv_transpose2d(
                 Xa * Ka[a, b]
             )
     return full[ph : ph + Ho, pw : pw + Wo]
+
+
+def transposed_sources(
+    input_shape: tuple[int, int],
+    kernel_shape: tuple[int, int],
+    cell: tuple[int, int],
+    *,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The terms of output cell `cell` of `conv_transpose2d`: [((r, c) of X, (a, b) of K)], row by row.
+
+    Z[i, j] = Σ X[r, c]·K[a, b] over these pairs; a cell no copy reaches has none (it stays 0).
+
+    Raises:
+        ValueError: bad settings, or a cell outside the output.
+    """
+    (ph, pw), (sh, sw), (dh, dw) = _settings(padding, stride, dilation)
+    Ho, Wo = transposed_output_shape(input_shape, kernel_shape, stride=(sh, sw), padding=(ph, pw),
+                                     dilation=(dh, dw))
+    i, j = (int(v) for v in cell)
+    if not (0 <= i < Ho and 0 <= j < Wo):
+        raise ValueError(f"cell ({i}, {j}) is outside the {Ho}x{Wo} output")
+    (H, W), (h, w) = input_shape, kernel_shape
+    rows = [(r, a) for r in range(H) for a in range(h) if r * sh + a * dh == i + ph]
+    cols = [(c, b) for c in range(W) for b in range(w) if c * sw + b * dw == j + pw]
+    return [((r, c), (a, b)) for r, a in rows for c, b in cols]
