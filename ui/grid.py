@@ -303,16 +303,20 @@ def view_data(
     caption: str | None = None,
     label: str | None = None,
     bare: bool = False,
+    taps: np.ndarray | None = None,
+    pad: tuple[int, int] = (0, 0),
 ) -> dict:
     """The data of an (H, W) grid of numbers to read (and, `pickable`, to pick a cell of).
 
     `bare` drops the caption line (size and hint) except for the hover readout: for small grids in a row.
+    `taps` and `pad` outline cells and draw zero padding as in `paint_data`.
     """
     grid = _as_grid(values)
     mark = None if picked is None else [int(picked[0]), int(picked[1])]
     return _data(name, grid, scale, "view", title=title, picked=mark, pickable=pickable,
                  decimals=int(decimals), showValues=show_values, maxHeight=int(height), maxCell=int(max_cell),
-                 legend=legend, caption=caption, label=label, bare=bare or None)
+                 legend=legend, caption=caption, label=label, bare=bare or None, taps=_marks(taps),
+                 pad=[int(pad[0]), int(pad[1])])
 
 
 def paint_grid(
