@@ -13,7 +13,7 @@ from convlab.images import IMAGES, image_preset, resize_grid
 from convlab.kernels import KERNELS, kernel_preset
 from convlab.outcomes import MAX_PREDICTED_EPOCHS, OUTCOMES, feedback
 from convlab.training import OPTIMIZER_NAMES, TrainConfig, make_target
-from ui import share
+from ui import share, train_link
 from ui import training_session as ts
 from ui.grid import edit_grid, grid_group, paint_grid, panel, view_data
 from ui.loss_chart import loss_chart
@@ -24,8 +24,8 @@ require_entry_script()
 ss = st.session_state
 KEEP = {"persist_state": "session"}
 PLOT_CONFIG = {"displayModeBar": False}
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
-SPEEDS = {1: "1 epoch/s", 5: "5 epochs/s", 20: "20 epochs/s", 100: "100 epochs/s", 1000: "1000 epochs/s"}
+LEARNING_RATES = list(train_link.LEARNING_RATES)  # the link reads back only these
+SPEEDS = {n: f"{n} epoch{'s' if n > 1 else ''}/s" for n in train_link.SPEEDS}
 # Seconds between server ticks at full speed: under 10 a second (a 0.1 s timer was measured at 10.2 a
 # second, its ticks drifting early); the chart animates the epochs of each tick in.
 TICK = 0.11
@@ -45,7 +45,8 @@ LOSS_NAMES = {"sum": "the summed squared error", "mean": "the mean squared error
 
 
 def _defaults() -> None:
-    default("tr.X", lambda: image_preset("stripes"))
+    default("tr.X", lambda: image_preset(train_link.DEFAULT_INPUT))
+    default(ts.INPUT_NAME, lambda: train_link.DEFAULT_INPUT)
     default("tr.X_rev", lambda: 0)
     default("tr.K_true", lambda: kernel_preset("edge"))
     default("tr.K_rev", lambda: 0)
@@ -61,7 +62,7 @@ def _defaults() -> None:
 def _on_input_preset() -> None:
     key = ss["tr.x_preset"]
     if key is not None:
-        ss["tr.X"] = image_preset(key)
+        ss["tr.X"], ss[ts.INPUT_NAME] = image_preset(key), key
         ss["tr.X_rev"] += 1
         ss["tr.x_preset"] = None
 
@@ -81,6 +82,7 @@ def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | 
         painted = paint_grid(X, key="tr.paint_x", scale=IMAGE, revision=ss["tr.X_rev"], height=220)
         if painted is not None:
             ss["tr.X"] = X = painted
+            ss[ts.INPUT_NAME] = None  # not a preset any more: the link cannot keep it
     with st.container():
         st.subheader("Target Y")
         kind = st.radio("Learn from", list(TARGETS), format_func=TARGETS.get, key="tr.target", **KEEP)
@@ -339,10 +341,24 @@ def _landscape_soon() -> None:
 
 
 def train_page() -> None:
+    ts.restore_link()  # once per session, before the widgets read their keys
     _defaults()
     st.title("Train a kernel")
     st.caption("Gradient descent finds a kernel that turns the input into the target, one epoch at a time. "
                "The defaults are the lesson's: learn [1, −1] from the stripes with lr 0.03 for 10 epochs.")
+    notes = st.container()
+    try:
+        run = _setup_and_run()
+    finally:
+        ts.keep_link()  # also when a refusal stops the page: the address bar holds what was set
+    if run is not None:
+        with notes:
+            for icon, note in ts.link_notes(run):
+                st.info(note, icon=icon)
+
+
+def _setup_and_run() -> ts.Run | None:
+    """The settings, then the run's controls and live view; the run (None when the settings are refused)."""
     setup, live = st.columns([2, 3], gap="large")
     with setup:
         X, Y, kernel_shape, K_true = data_panel()
@@ -351,7 +367,7 @@ def train_page() -> None:
             run = ts.ensure(X, Y, config, target_loss)
         except ValueError as exc:
             st.error(f"Can't train with these settings: {exc}.")
-            return
+            return None
         with question:
             predict_first(run)
     with live:
@@ -361,5 +377,7 @@ def train_page() -> None:
         live_view(run, K_true if revealed else None)
         if ss.get(ts.EARLIER):
             st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
+    return run
+
 
 train_page()

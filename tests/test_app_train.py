@@ -1,4 +1,4 @@
-"""The Train page with AppTest: Play/Pause/Step/Reset, divergence, targets, earlier runs."""
+"""The Train page with AppTest: Play/Pause/Step/Reset, divergence, targets, earlier runs, its link."""
 
 import itertools
 from pathlib import Path
@@ -353,3 +353,123 @@ def test_switching_optimizer_or_loss_asks_for_a_prediction_without_blocking():
     at.radio(key="tr.prediction").set_value("zigzag").run()
     assert at.success[0].value.startswith("Yes — the loss rose at epochs")
     assert not at.exception
+
+
+def _train_from(**params: str) -> AppTest:
+    """The Train page opened at /train with these query parameters, as a reloaded or reconnected browser."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(params)
+    return at.switch_page("pages/train.py").run()
+
+
+def _notes(at: AppTest) -> list[str]:
+    return [i.value for i in at.info]
+
+
+def test_the_settings_go_into_the_address_bar_and_a_new_session_starts_from_them():
+    at = _train_from(done="lesson.1", teacher="1")
+    assert at.query_params == {"done": "lesson.1", "teacher": "1"}  # defaults write nothing
+    at.selectbox(key="tr.optimizer").set_value("adam").run()
+    at.selectbox(key="tr.loss").set_value("mean").run()
+    at.select_slider(key="tr.lr").set_value(0.1).run()
+    at.number_input(key="tr.seed").set_value(7).run()
+    at.number_input(key="tr.epochs").set_value(500).run()
+    at.slider(key="tr.noise").set_value(0.15).run()
+    at.select_slider(key="tr.speed").set_value(100).run()
+    at.toggle(key="tr.bias").set_value(True).run()
+    at.selectbox(key="tr.x_preset").set_value("checkerboard").run()
+    link = dict(at.query_params)
+    assert link == {"done": "lesson.1", "teacher": "1", "opt": "adam", "loss": "mean", "lr": "0.1",
+                    "seed": "7", "epochs": "500", "noise": "0.15", "speed": "100", "bias": "1",
+                    "input": "checkerboard"}
+    config = _run(at).config
+
+    again = _train_from(**link)
+    assert not again.exception
+    assert _run(again).config == config and _run(again).trainer.epoch == 0
+    assert np.array_equal(_run(again).X, image_preset("checkerboard"))
+    assert again.select_slider(key="tr.speed").value == 100 and again.slider(key="tr.noise").value == 0.15
+    assert dict(again.query_params) == link  # nothing rewritten
+    assert _notes(again) == []
+
+
+def test_a_typed_kernel_and_a_painted_target_choice_are_restored():
+    at = _train()
+    at.radio(key="tr.target").set_value("kernel").run()
+    at.number_input(key="tr.k_rows").set_value(2).run()
+    K = np.array([[0.5, -1.0], [2.0, 0.25]])
+    inject_stroke(at.session_state, "tr.kedit", K, revision=at.session_state["tr.K_rev"])
+    at.run()
+    assert at.query_params["target"] == "kernel" and at.query_params["kernel"].startswith("2x2.")
+    again = _train_from(**at.query_params)
+    assert np.array_equal(again.session_state["tr.K_true"], K)
+    assert again.number_input(key="tr.k_rows").value == 2
+    assert _run(again).config.kernel_shape == (2, 2) and not again.exception
+
+    at = _train_from(target="output", rows="2", cols="3")
+    assert _run(at).config.kernel_shape == (2, 3) and _run(at).Y.shape == (5, 6) and not at.exception
+
+
+def test_a_mangled_value_is_refused_with_a_note_and_its_default_kept():
+    evil = "[x](javascript:alert(1))"
+    at = _train_from(opt="adam", lr="0.05", epochs=evil, rows="7", done="lesson.1")
+    assert not at.exception
+    config = _run(at).config
+    assert config.optimizer == "adam" and config.lr == 3e-2 and config.epochs == 10  # the rest is restored
+    [note] = _notes(at)
+    assert "The learning rate in this link could not be read" in note and "so it is 0.03" in note
+    assert "The number of epochs in this link could not be read" in note
+    assert "kernel rows" in note  # 7 rows: more than the 6-row stripes have
+    assert "javascript" not in note and "0.05" not in note
+    assert dict(at.query_params) == {"opt": "adam", "done": "lesson.1"}  # the refused values are gone
+
+
+def test_a_link_whose_run_had_epochs_says_the_run_restarted_and_starts_at_epoch_0():
+    at = _train_from(epochs="50", lr="0.01", run="12")
+    [note] = _notes(at)
+    assert "restarted" in note and "at epoch 12" in note and "settings are restored" in note
+    assert _metric(at, "Epoch") == "0" and _run(at).config.epochs == 50 and _run(at).config.lr == 1e-2
+    assert "run" not in at.query_params  # the new run has not trained yet
+    at.select_slider(key="tr.speed").set_value(5).run()
+    assert "restarted" in _notes(at)[0]  # still there until the learner trains
+    at.button(key="tr.step").click().run()
+    assert _notes(at) == [] and at.query_params["run"] == "1"
+
+    at = _train_from(run="40-playing", input="painted")
+    notes = _notes(at)
+    assert "restarted" in notes[0] and "while it was training (past epoch 40)" in notes[0]
+    assert "painted" in notes[1]
+    at = _train_from(run="0")
+    assert _notes(at) == []  # nothing trained: nothing restarted
+    at = _train_from(run="<b>3</b>")
+    assert _notes(at) == [] and not at.exception
+
+
+def test_the_run_marker_is_written_at_play_pause_and_step_and_dropped_with_the_run():
+    at = _train()
+    assert "run" not in at.query_params
+    at.number_input(key="tr.epochs").set_value(1000).run()
+    at.button(key="tr.play").click().run()
+    marker = at.query_params["run"]
+    assert marker.endswith("-playing") and int(marker.split("-")[0]) == _run(at).trainer.epoch >= 1
+    at.select_slider(key="tr.speed").set_value(5).run()  # a full rerun while playing keeps Play's marker
+    assert at.query_params["run"] == marker
+    at.button(key="tr.pause").click().run()
+    assert at.query_params["run"] == str(_run(at).trainer.epoch)
+    at.button(key="tr.step").click().run()
+    assert at.query_params["run"] == str(_run(at).trainer.epoch)
+    at.button(key="tr.reset").click().run()
+    assert "run" not in at.query_params
+    at.button(key="tr.step").click().run()
+    at.select_slider(key="tr.lr").set_value(0.1).run()  # a new run: nothing trained yet
+    assert "run" not in at.query_params and at.query_params["lr"] == "0.1"
+    assert not at.exception
+
+
+def test_a_painted_input_is_marked_as_such_in_the_link():
+    at = _train()
+    X = image_preset("stripes")
+    X[0, 0] = 0.5
+    inject_stroke(at.session_state, "tr.paint_x", X, revision=at.session_state["tr.X_rev"])
+    at.run()
+    assert at.query_params["input"] == "painted" and not at.exception

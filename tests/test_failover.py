@@ -5,7 +5,9 @@ with an affinity cookie of its own, as browsers do. Each Playground user opens a
 (grid, kernel, operation, padding, stride, dilation, bias, picked cell), then paints. One replica is
 killed (SIGKILL, as a crash or an out-of-memory kill) while everyone paints; its users reconnect
 through nginx with the address bar they had, land on the other replica, and must see exactly the page
-the dead replica last showed them. nginx is Debian's package, started here unprivileged; a missing nginx
+the dead replica last showed them. A trainer on the dead replica comes back to the Train page with the
+link that page wrote (settings and a marker of the run that was playing) and is told that the run
+restarted. nginx is Debian's package, started here unprivileged; a missing nginx
 fails under CI (`scripts/test` installs it) and skips elsewhere.
 """
 
@@ -239,12 +241,15 @@ async def failover(deployment: Deployment) -> dict[str, Any]:
             report["lost"].append((student.index, "survivor", unchanged, painted))
         await student.user.close()
 
-    # The trainer comes back to the Train page.
-    again = User(deployment.url, 1000, "", page_name="train", cookie=trainer.cookie)
+    # The trainer comes back to the Train page with the address bar it had: the link the page wrote
+    # (its settings and the marker of the run that was playing), as a reconnecting browser does.
+    report["train_link"] = dict(parse_qsl(trainer.user.query_string))
+    again = User(deployment.url, 1000, trainer.user.query_string, page_name="train", cookie=trainer.cookie)
     loaded = await again.open()
     report["train_errors"] = loaded.errors
     report["train_metrics"] = loaded.metrics
     report["train_texts"] = loaded.texts
+    report["train_link_after"] = dict(parse_qsl(again.query_string))
     await again.close()
     return report
 
@@ -280,14 +285,14 @@ def test_a_trainer_of_the_dead_replica_gets_the_train_page_back(scenario):
     assert report["train_metrics"].get("Epoch") == "0"  # a new run: nothing of the old one survives
 
 
-RESTART_NOTE_MISSING = ("issue 10 item 3: the Train page keeps no settings in the URL and does not say that "
-                        "a run restarted after a failover (reported; pages/train.py is not ours)")
-
-
-@pytest.mark.xfail(strict=True, reason=RESTART_NOTE_MISSING)
 def test_a_trainer_is_told_that_the_run_restarted(scenario):
     report, _ = scenario
-    assert any("restart" in text.lower() for text in report["train_texts"])
+    link = report["train_link"]
+    assert link.get("epochs") == "100000" and link.get("speed") == "1000"
+    assert link.get("run", "").endswith("-playing")  # written at Play, not by the ticks after it
+    assert any("restarted" in text for text in report["train_texts"])
+    after = report["train_link_after"]  # the settings restored; the new run has not started yet
+    assert after.get("epochs") == "100000" and after.get("speed") == "1000" and "run" not in after
 
 
 def test_each_session_logs_its_start_and_end_with_a_duration(scenario):

@@ -4,10 +4,15 @@ Play/Pause/Step/Reset are callbacks that only flip this state; the page's live f
 epochs. A change of data or settings starts a new run from the same seeded weights, and the
 finished run's loss curve is kept for comparison. A run's memory is bounded whatever its length
 (see Run); the Run and loss_y_range need no Streamlit session and are tested directly.
+
+The page's settings and a marker of the run under way live in the address bar too (`ui.train_link`):
+`restore_link()` reads them once per session (a reload, or a browser that reconnected to another server
+after its own died), `keep_link()` writes them from full runs only, never from the ticking fragment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
@@ -18,6 +23,7 @@ from functools import cached_property
 import numpy as np
 import streamlit as st
 
+from convlab.images import IMAGES, image_preset
 from convlab.outcomes import Outcome, outcome
 from convlab.training import (
     MOMENTUM,
@@ -31,11 +37,16 @@ from convlab.training import (
     least_squares_kernel,
     loss_landscape,
 )
+from ui import train_link
 
 RUN = "tr.run"
 EARLIER = "tr.earlier"  # [(label, losses)] of finished runs, oldest first
 EARLIER_DIVERGED = "tr.earlier_diverged"  # labels of the earlier runs that diverged
 COUNT = "tr.count"  # runs started in this session, so every run's label is unique
+INPUT_NAME = "tr.x_name"  # the image preset the input was loaded from (None once painted)
+LINK_READ = "tr.link_read"  # the address bar has been read in this session
+LINK_NOTES = "tr.link_notes"  # what reading it has to tell: shown until the run trains
+RESTARTED, INFO = ":material/restart_alt:", ":material/info:"
 MAX_EARLIER = 6
 RECENT_STEPS = 100  # steps kept whole: the printout, the last gradient, the path's last stretch
 PATH_POINTS = 1000  # older weights kept for the landscape path, evenly thinned as a run grows
@@ -418,3 +429,75 @@ def clear_earlier() -> None:
     """Forget the earlier runs' curves."""
     st.session_state[EARLIER] = []
     st.session_state[EARLIER_DIVERGED] = []
+
+
+def restore_link() -> None:
+    """Once per session, before the page's widgets: the settings in the address bar, and a note when its
+    marker says a run was under way (the run itself starts again at epoch 0) or a value was refused."""
+    ss = st.session_state
+    if ss.get(LINK_READ):
+        return
+    ss[LINK_READ] = True
+    link = train_link.decode(st.query_params.to_dict())
+    notes = []
+    if link.run is not None:
+        if link.run.playing:
+            lost = f"while it was training (past epoch {link.run.epoch})"
+        else:
+            lost = f"at epoch {link.run.epoch}"
+        notes.append((RESTARTED, f"This run restarted: the connection to the server was lost {lost}, by "
+                      "a reload or a server restart. Your settings are restored; press **Play** to train "
+                      "again."))
+    if link.image == train_link.PAINTED:
+        notes.append((INFO, "The input had been painted, and a painted grid is not kept in the link: it "
+                      "starts as the lesson's stripes again."))
+    elif link.image is not None:
+        ss["tr.X"], ss[INPUT_NAME] = image_preset(link.image), link.image
+        ss["tr.X_rev"] = ss.get("tr.X_rev", 0) + 1
+    if link.kernel is not None:
+        ss["tr.K_true"] = link.kernel
+        ss["tr.k_rows"], ss["tr.k_cols"] = link.kernel.shape
+        ss["tr.K_rev"] = ss.get("tr.K_rev", 0) + 1
+    X = ss.get("tr.X", image_preset(train_link.DEFAULT_INPUT))
+    for key, side, name in (("tr.out_rows", X.shape[0], "rows"), ("tr.out_cols", X.shape[1], "columns")):
+        if link.values.get(key, 1) > side:
+            del link.values[key]
+            link.problems.append(f"The kernel {name} in this link are more than the input has, so they are "
+                                 "the default")
+    ss.update(link.values)
+    if link.problems:
+        notes.append((INFO, ". ".join(link.problems) + "."))
+    ss[LINK_NOTES] = notes
+
+
+def link_notes(run: Run) -> list[tuple[str, str]]:
+    """What restoring the link has to say, (icon, Markdown) with nothing from the link itself, until the
+    run trains."""
+    ss = st.session_state
+    if run.running or run.epoch > 0:
+        ss.pop(LINK_NOTES, None)
+    return ss.get(LINK_NOTES, [])
+
+
+def keep_link() -> None:
+    """Write the page's settings and the run's marker into the address bar, only what changed.
+
+    Called by the page's full runs only (Play, Pause, Step, Reset, a setting, the end of a run): every
+    change of the query string is a history entry, so the ticking fragment never writes it, and a playing
+    run's marker keeps the epoch at which Play was pressed.
+    """
+    ss = st.session_state
+    name, X = ss.get(INPUT_NAME), ss.get("tr.X")
+    image = name if name in IMAGES and X is not None and np.array_equal(X, image_preset(name)) else None
+    run = current()
+    marker = None if run is None else train_link.run_marker(run.epoch, run.running)
+    params = st.query_params
+    if marker is not None and marker.playing and train_link.RUN_PARAM in params:
+        with contextlib.suppress(ValueError):
+            written = train_link.decode_run(params[train_link.RUN_PARAM])
+            marker = written if written.playing else marker
+    wanted = train_link.encode(ss, image=image, kernel=ss.get("tr.K_true"), run=marker)
+    now = params.to_dict()
+    new = {k: v for k, v in now.items() if k not in train_link.PARAMS} | wanted
+    if new != now:
+        params.from_dict(new)  # one message: one history entry
