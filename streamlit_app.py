@@ -26,6 +26,7 @@ pages = [
             url_path="lesson"),
     st.Page("pages/exercises.py", title="Exercises", icon=":material/quiz:", url_path="exercises"),
     st.Page("pages/train.py", title="Train a kernel", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/layers.py", title="Channels & layers", icon=":material/layers:", url_path="layers"),
 ]
 page = st.navigation(pages, position="top")
 if page.url_path in ("lesson", "exercises", "train"):
