@@ -47,6 +47,16 @@ def _cells(span: Span, shape: tuple[int, int], pad: tuple[int, int]) -> np.ndarr
     return np.array([(r, c) for r in rows for c in cols], dtype=int).reshape(-1, 2)
 
 
+def _eq(*grids_and_value) -> str:
+    """ "=" when every number shown (2 decimals) is exact, else "≈"."""
+    values = [v for g in grids_and_value for v in np.ravel(g)]
+    return "=" if all(float(cell_text(v).replace("−", "-")) == v for v in values) else "≈"
+
+
+def _diff(d: float) -> str:
+    return "0" if d == 0 else f"{d:.1e}"
+
+
 def _code(key: str, label: str, snippet) -> None:
     """An expander with the view's runnable PyTorch snippet, built only when it is opened."""
     box = st.expander(label, key=key, on_change="rerun", icon=":material/code:")
@@ -75,7 +85,7 @@ def _paint(
 
 # ------------------------------------------------------------------------------------ colour channels
 
-CH_IN, CH_K, CH_OUT = "ly.ch.in", "ly.ch.k", "ly.ch.out"
+CH_IN, CH_K = "ly.ch.in", "ly.ch.k"  # X and Y (strokes, picks); kernels, biases and the explanation
 CHANNEL_PRESETS = {
     "luma": "1×1: gray from colour (0.299 R + 0.587 G + 0.114 B)",
     "red_minus_blue": "1×1: red minus blue",
@@ -184,9 +194,11 @@ def _channel_lines(X, K, b, cell, settings) -> list[tuple[str, bool]]:
         pairs = list(zip(ec.window.ravel(), ec.kernel.ravel(), strict=True))
         terms = " + ".join(f"{_factor(x)}·{_factor(k)}" for x, k in pairs[:MAX_TERMS])
         more = f" + … ({len(pairs)} products)" if len(pairs) > MAX_TERMS else ""
-        lines.append((f"channel {c} ({names[c]}): {terms}{more} ≈ {cell_text(total)}", False))
+        eq = _eq(ec.window, ec.kernel, total)
+        lines.append((f"channel {c} ({names[c]}): {terms}{more} {eq} {cell_text(total)}", False))
     bias = f" + b[{o}] {_factor(e.bias)}" if e.bias else ""
-    lines.append((f"Y[{o}][{i}, {j}] ≈ {_sum_text(list(e.sums))}{bias} ≈ {cell_text(e.value)}", True))
+    eq = _eq(e.sums, e.bias, e.value)
+    lines.append((f"Y[{o}][{i}, {j}] {eq} {_sum_text(list(e.sums))}{bias} {eq} {cell_text(e.value)}", True))
     if X.shape[0] > 1 and K.shape[2] == 1:
         lines.append(
             (
@@ -245,7 +257,7 @@ def channels_view() -> None:
     _number("Padding", "ch.pad", row[4])
     _number("Stride", "ch.stride", row[5])
     _number("Dilation", "ch.dil", row[6])
-    preset, upload, camera = st.columns([6, 2, 2], vertical_alignment="bottom")
+    preset, upload, camera, picture = st.columns([6, 2, 2, 1], vertical_alignment="bottom")
     preset.selectbox(
         "Kernel preset",
         list(CHANNEL_PRESETS),
@@ -269,6 +281,8 @@ def channels_view() -> None:
         )
 
     X, K, b = _taken_channels(X, K, b)
+    if X.shape[0] == 3:
+        picture.image(np.clip(np.moveaxis(X, 0, -1), 0, 1), width=56, caption="as colour")
     C, O = X.shape[0], K.shape[0]
     settings = {
         "padding": int(ss["ly.ch.pad"]),
@@ -283,7 +297,7 @@ def channels_view() -> None:
     cell = tuple(ls.get("ch.cell"))
     if Y is not None:
         for o in range(O):
-            picked = take_pick(CH_OUT, Y.shape[1:], name=f"y{o}")
+            picked = take_pick(CH_IN, Y.shape[1:], name=f"y{o}")
             if picked is not None:
                 cell = (o, *picked)
         cell = (min(cell[0], O - 1), min(cell[1], Y.shape[1] - 1), min(cell[2], Y.shape[2] - 1))
@@ -312,26 +326,39 @@ def channels_view() -> None:
         )
         for c in range(C)
     ]
-    grid_group(
-        CH_IN,
-        [
-            panel(
-                "x",
-                inputs,
-                row=True,
-                title=f"Input X · {C} channel(s) of "
-                f"{X.shape[1]}×{X.shape[2]} (grayscale each: 0 black, 1 white)",
-            )
-        ],
-        link=ls.link(),
+    x_panel = panel(
+        "x",
+        inputs,
+        row=True,
+        weight=C,
+        title=f"Input X · {C} channel(s) of {X.shape[1]}×{X.shape[2]} (each grayscale: 0 black, 1 white)",
     )
-    if C == 3:
-        st.image(
-            np.clip(np.moveaxis(X, 0, -1), 0, 1),
-            width=120,
-            clamp=True,
-            caption="The three channels as one colour picture",
+    if Y is None:
+        y_panel = panel("y", [], title="Outputs Y", error=f"No output: {problem}.", weight=max(O, 2))
+    else:
+        yscale = signed_scale(Y)
+        outputs = [
+            view_data(
+                Y[oo],
+                name=f"y{oo}",
+                scale=yscale,
+                pickable=True,
+                height=260,
+                legend=oo == 0,
+                picked=(i, j) if oo == o else None,
+                title=f"Y[{oo}] · {Y.shape[1]}×{Y.shape[2]}",
+                label=f"Output channel {oo}: pick a cell to explain it",
+            )
+            for oo in range(O)
+        ]
+        y_panel = panel(
+            "y",
+            outputs,
+            row=True,
+            weight=max(O, 2),
+            title=f"Outputs Y · {O} channel(s), one colour range: pick a cell",
         )
+    grid_group(CH_IN, [x_panel, y_panel], link=ls.link())
 
     kscale = signed_scale(K, b)
     kernel_panels = []
@@ -347,9 +374,11 @@ def channels_view() -> None:
                 title=f"K[{oo}, {c}] · {names[c]}",
                 height=150,
                 legend=False,
+                bare=True,
             )
             for c in range(C)
         ]
+        last = oo == O - 1
         grids.append(
             _paint(
                 b[oo : oo + 1].reshape(1, 1),
@@ -360,53 +389,34 @@ def channels_view() -> None:
                 mode="edit",
                 title=f"bias b[{oo}]",
                 height=60,
-                legend=oo == O - 1,
+                legend=last,
+                bare=True,
             )
         )
-        mark = " · explained below" if oo == o and Y is not None else ""
+        mark = " · explained here" if oo == o and Y is not None else ""
         kernel_panels.append(
             panel(
                 f"k{oo}",
                 grids,
                 row=True,
                 weight=C + 1,
-                title=f"Output channel {oo}: its kernel slices and bias{mark}",
+                title=f"Output channel {oo}: a kernel slice per input channel, a bias{mark}",
+            )
+        )
+    if Y is not None:
+        kernel_panels.append(
+            panel(
+                "explain",
+                [],
+                lines=_channel_lines(X, K, b, cell, settings),
+                weight=3,
+                title=f"Explain Y[{o}][{i}, {j}]",
             )
         )
     grid_group(CH_K, kernel_panels)
-
-    if Y is None:
-        grid_group(CH_OUT, [panel("y", [], title="Outputs", error=f"No output: {problem}.")])
-    else:
-        yscale = signed_scale(Y)
-        outputs = [
-            view_data(
-                Y[oo],
-                name=f"y{oo}",
-                scale=yscale,
-                pickable=True,
-                picked=(i, j) if oo == o else None,
-                title=f"Y[{oo}] · {Y.shape[1]}×{Y.shape[2]}",
-                height=260,
-                legend=oo == 0,
-                label=f"Output channel {oo}: pick a cell to explain it",
-            )
-            for oo in range(O)
-        ]
-        lines = _channel_lines(X, K, b, cell, settings)
-        grid_group(
-            CH_OUT,
-            [
-                panel(
-                    "y",
-                    outputs,
-                    row=True,
-                    weight=max(O, 2),
-                    title=f"Outputs Y · {O} channel(s) (one shared colour range; pick a cell)",
-                ),
-                panel("explain", [], lines=lines, weight=3, title=f"Explain Y[{o}][{i}, {j}]"),
-            ],
-        )
+    st.caption(
+        "Kernel and bias cells: click one and type a number (1/9, −2/3 and 1e-3 work), or drag to paint."
+    )
     _code(
         "ly.ch.code",
         "The same numbers from PyTorch",
@@ -799,7 +809,7 @@ def matrix_view() -> None:
     tall = {"height": 420, "max_cell": 28, "show_values": None}
     matrix_lines = [
         (
-            f"M · vec(X) {'=' if ok else '≠'} vec(Y): the largest difference from corr2d is {d1:.1e}"
+            f"M · vec(X) {'=' if ok else '≠'} vec(Y): the largest difference from corr2d is {_diff(d1)}"
             f" {'✓' if ok else '✗'}",
             True,
         ),
@@ -811,7 +821,7 @@ def matrix_view() -> None:
     ]
     im2col_lines = [
         (
-            f"im2col(X) · vec(K) {'=' if ok else '≠'} vec(Y): the largest difference is {d2:.1e} "
+            f"im2col(X) · vec(K) {'=' if ok else '≠'} vec(Y): the largest difference is {_diff(d2)} "
             f"{'✓' if ok else '✗'}",
             True,
         ),
@@ -944,7 +954,7 @@ def transposed_view() -> None:
     _number("Padding", "tr.pad", row[5], help="Cropped off each side of the result.")
     first, second = row[6].columns(2)
     first.button(
-        "The course's 2×2 example",
+        "Course example",
         key="ly.tr.ex1",
         on_click=_on_transposed_example,
         args=("course",),
@@ -1025,7 +1035,7 @@ def transposed_view() -> None:
     written = " + ".join(f"X[{r}, {c}]·K[{a}, {b}]" for (r, c), (a, b) in terms)
     numbers = " + ".join(f"{_factor(X[rc])}·{_factor(K[ab])}" for rc, ab in terms)
     lines = [
-        (f"Z[{cell[0]}, {cell[1]}] = {written} = {numbers} ≈ {cell_text(value)}", True)
+        (f"Z[{cell[0]}, {cell[1]}] = {written} = {numbers} {_eq(X, K, value)} {cell_text(value)}", True)
         if terms
         else (f"Z[{cell[0]}, {cell[1]}] = 0: no copy of K reaches this cell.", True),
         f"{len(terms)} cop{'y' if len(terms) == 1 else 'ies'} of K overlap here (outlined on X: the cells "
@@ -1065,7 +1075,7 @@ def transposed_view() -> None:
     check = [
         (
             f"Z = Mᵀ · vec(X), M = the {M.shape[0]}×{M.shape[1]} matrix of correlation with K on a "
-            f"{Ho}×{Wo} input: largest difference {diff:.1e} {'✓' if ok else '✗'}",
+            f"{Ho}×{Wo} input: largest difference {_diff(diff)} {'✓' if ok else '✗'}",
             True,
         ),
         "Correlation maps a Z-sized grid to an X-sized one with M; the transposed convolution goes back "

@@ -259,6 +259,7 @@ def paint_data(
     caption: str | None = None,
     mode: str = "paint",
     limit: float = LIMIT,
+    bare: bool = False,
 ) -> dict:
     """The data of an (H, W) grid the learner paints (mode="edit": types into), for `paint_grid` or a group.
 
@@ -276,6 +277,7 @@ def paint_data(
         height: the grid's largest height in px; it also fits its column's width.
         mode: "paint" or "edit" (click a cell and type a number; dragging paints too).
         limit: the largest magnitude a cell may take; strokes beyond it are ignored.
+        bare: no caption line (size and hint) except the hover readout: for small grids in a row.
     """
     grid = _as_grid(values)
     if mode not in ("paint", "edit"):
@@ -284,7 +286,8 @@ def paint_data(
         raise ValueError(f"the brush value must be a finite number within ±{limit:g}, got {brush}")
     return _data(name, grid, scale, mode, revision=int(revision), ack=ack, brush=float(brush), title=title,
                  pad=[int(pad[0]), int(pad[1])], taps=_marks(taps), showValues=show_values,
-                 maxHeight=int(height), maxCell=72, legend=legend, caption=caption, limit=float(limit))
+                 maxHeight=int(height), maxCell=72, legend=legend, caption=caption, limit=float(limit),
+                 bare=bare or None)
 
 
 def view_data(

@@ -94,7 +94,7 @@ def examples() -> dict:
         "ch.stride": 1,
         "ch.dil": 1,
         "ch.cell": (0, 4, 4),
-        "st.X": image_preset("letter", (10, 10)),
+        "st.X": image_preset("circle", (10, 10)),
         "st.K1": kernel_preset("sobel_x"),
         "st.K2": kernel_preset("box_blur"),
         "st.p1": 0,
