@@ -4,7 +4,7 @@ matrix product, and the transposed convolution — each view live on the app's g
 import numpy as np
 import streamlit as st
 
-from convlab import corr2d, explain_cell, load_image_rgb
+from convlab import corr2d, explain_cell
 from convlab.channels import corr2d_multi_in_out, explain_channels
 from convlab.colour import IMAGE, signed_scale
 from convlab.images import resize_grid
@@ -15,7 +15,6 @@ from convlab.snippets import channels_snippet, matrix_snippet, transposed_snippe
 from convlab.stack import run_stack
 from ui import layers_state as ls
 from ui.grid import grid_group, last_ack, paint_data, panel, take_pick, take_stroke, view_data
-from ui.share import escape_markdown
 from ui.state import require_entry_script
 from ui.widgets import cell_text, explain_lines
 
@@ -117,23 +116,11 @@ def _channel_kernel(key: str, C: int) -> tuple[np.ndarray, np.ndarray]:
     return np.round(rng.normal(0, 0.5, (2, C, 3, 3)), 2), np.zeros(2)
 
 
-def _set_channels(
-    X: np.ndarray | None = None, K: np.ndarray | None = None, b: np.ndarray | None = None
-) -> None:
-    """Replace the channels view's grids from code, and its shape widgets with them."""
-    for name, value in (("ch.X", X), ("ch.K", K), ("ch.b", b)):
-        if value is not None:
-            ls.put(name, value, replace=True)
-    X, K = ls.get("ch.X"), ls.get("ch.K")
-    ss["ly.ch.cin"], ss["ly.ch.cout"], ss["ly.ch.ksize"] = X.shape[0], K.shape[0], K.shape[2]
-    ss["ly.ch.side"] = X.shape[1]
-
-
 def _on_channel_preset() -> None:
     key, ss["ly.ch.preset"] = ss.get("ly.ch.preset"), None
     if key is not None:
         K, b = _channel_kernel(key, ls.get("ch.X").shape[0])
-        _set_channels(K=K, b=b)
+        ls.set_channels(K=K, b=b)
 
 
 def _on_channel_shape() -> None:
@@ -148,33 +135,19 @@ def _on_channel_shape() -> None:
     K2[:o, :c, :h, :h] = K[:o, :c, :h, :h]
     b2 = np.zeros(O)
     b2[:o] = b[:o]
-    _set_channels(X, K2, b2)
-
-
-def _load_colour(data: bytes, name: str) -> None:
-    side = int(ss["ly.ch.side"])
-    try:
-        X = load_image_rgb(data, (side, side))
-    except ValueError as exc:
-        ss[ls.NOTE] = f"{escape_markdown(name)}: {exc}. Your grids are unchanged."
-        return
-    X = np.round(X * 255) / 255  # whole 255ths, as the picture's pixels were: short share links
-    K, b = ls.get("ch.K"), ls.get("ch.b")
-    K3 = np.zeros((K.shape[0], 3, *K.shape[2:]))
-    K3[:, : min(3, K.shape[1])] = K[:, :3]
-    _set_channels(X, K3, b)
+    ls.set_channels(X, K2, b2)
 
 
 def _on_colour_upload() -> None:
     file = ss.get("ly.ch.upload")
     if file is not None:
-        _load_colour(file.getvalue(), file.name)
+        ls.load_colour(file.getvalue(), file.name)
 
 
 def _on_camera() -> None:
     shot = ss.get("ly.ch.camera")
     if shot is not None:
-        _load_colour(shot.getvalue(), "the camera's snapshot")
+        ls.load_colour(shot.getvalue(), "the camera's snapshot")
 
 
 def _channel_lines(X, K, b, cell, settings) -> list[tuple[str, bool]]:
@@ -280,6 +253,9 @@ def channels_view() -> None:
             on_change=_on_camera,
         )
 
+    note = ss.pop(ls.CH_NOTE, None)
+    if note:
+        st.error(note, icon=":material/broken_image:")
     X, K, b = _taken_channels(X, K, b)
     if X.shape[0] == 3:
         picture.image(np.clip(np.moveaxis(X, 0, -1), 0, 1), width=56, caption="as colour")

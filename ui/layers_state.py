@@ -18,13 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from convlab.images import image_preset
+from convlab.images import image_preset, load_image_rgb
 from convlab.kernels import kernel_preset
+from ui.share import escape_markdown
 
 PARAM = "ly"
 MAX_LINK_CHARS = 16_000  # beyond this some browsers and chat apps cut links; the page says so instead
 LIMIT = 1e6  # the largest magnitude of a cell, as on the grid component
-NOTE = "ly.note"
+NOTE = "ly.note"  # a note for the top of the page (a link that could not be read)
+CH_NOTE = "ly.ch.note"  # a note for the channels view (a picture that could not be read)
 TABS = {
     "channels": "Colour channels",
     "layers": "Two layers",
@@ -79,7 +81,8 @@ VIEWS = ("ch", "st", "mx", "tr")
 def colour_scene(shape: tuple[int, int] = (12, 12)) -> np.ndarray:
     """A small colour picture (3, H, W): a red square, a green disc and a blue gradient, overlapping."""
     square, disc, ramp = (image_preset(k, shape) for k in ("square", "circle", "gradient"))
-    return np.stack([np.maximum(square, 0.3 * ramp), np.maximum(disc, 0.3 * ramp), ramp])
+    scene = np.stack([np.maximum(square, 0.3 * ramp), np.maximum(disc, 0.3 * ramp), ramp])
+    return np.round(scene * 255) / 255  # whole 255ths, as a picture's pixels: a short share link
 
 
 def examples() -> dict:
@@ -101,7 +104,7 @@ def examples() -> dict:
         "st.p2": 0,
         "st.relu": 1,
         "st.pool": "none",
-        "st.cell": (2, 2),
+        "st.cell": (2, 1),
         "mx.X": image_preset("stripes"),
         "mx.K": kernel_preset("edge"),
         "mx.pad": 0,
@@ -125,7 +128,7 @@ def _array_json(A: np.ndarray) -> dict:
     steps = flat * 255
     if np.allclose(steps, np.round(steps), rtol=0, atol=1e-9):
         return {"s": list(A.shape), "q": 255, "v": [int(v) for v in np.round(steps)]}
-    return {"s": list(A.shape), "v": [float(f"{v:.10g}") for v in flat]}
+    return {"s": list(A.shape), "v": flat.tolist()}  # shortest exact reprs: the numbers come back exactly
 
 
 def encode_link(state: dict) -> str:
@@ -282,3 +285,35 @@ def link() -> str | None:
     """The query string of the share link, or None when it would be too long to share."""
     text = encode_link(current())
     return None if len(text) > MAX_LINK_CHARS else f"{PARAM}={text}"
+
+
+def set_channels(
+    X: np.ndarray | None = None, K: np.ndarray | None = None, b: np.ndarray | None = None
+) -> None:
+    """Replace the channels view's grids from code ((C, H, W), (O, C, k, k), (O,)), and its shape widgets."""
+    for name, value in (("ch.X", X), ("ch.K", K), ("ch.b", b)):
+        if value is not None:
+            put(name, value, replace=True)
+    X, K = get("ch.X"), get("ch.K")
+    ss = st.session_state
+    ss["ly.ch.cin"], ss["ly.ch.cout"], ss["ly.ch.ksize"] = X.shape[0], K.shape[0], K.shape[2]
+    ss["ly.ch.side"] = X.shape[1]
+
+
+def load_colour(data: bytes, name: str) -> None:
+    """A picture's bytes -> the channels view's input as three colour channels at the input size.
+
+    The kernel keeps its slices for the channels it had (new ones start at 0). A picture that cannot be
+    read leaves every grid as it was and a note (`CH_NOTE`) naming the file.
+    """
+    side = int(st.session_state.get("ly.ch.side", get("ch.X").shape[1]))
+    try:
+        X = load_image_rgb(data, (side, side))
+    except ValueError as exc:
+        st.session_state[CH_NOTE] = f"{escape_markdown(name)}: {exc}. Your grids are unchanged."
+        return
+    X = np.round(X * 255) / 255  # whole 255ths, as the picture's pixels were: short share links
+    K, b = get("ch.K"), get("ch.b")
+    K3 = np.zeros((K.shape[0], 3, *K.shape[2:]))
+    K3[:, : min(3, K.shape[1])] = K[:, :3]
+    set_channels(X, K3, b)
