@@ -62,11 +62,20 @@ def _on_transform(op: str) -> None:
 
 def _on_upload() -> None:
     file = ss.get("pg.upload")
-    if file is None:
-        return
-    name = share.escape_markdown(file.name)
+    if file is not None:
+        _load_into_grid(file.getvalue(), share.escape_markdown(file.name))
+
+
+def _on_camera() -> None:
+    shot = ss.get("pg.camera")
+    if shot is not None:
+        _load_into_grid(shot.getvalue(), "The camera's snapshot")
+
+
+def _load_into_grid(data: bytes, name: str) -> None:
+    """A picture's bytes -> the input grid at its current size (grayscale); a note if it cannot be read."""
     try:
-        X = load_image(file.getvalue(), (int(ss["pg.rows"]), int(ss["pg.cols"])))
+        X = load_image(data, (int(ss["pg.rows"]), int(ss["pg.cols"])))
     except ValueError as exc:
         ss[ws.NOTE] = ("error", f"{name}: {exc}. Your grid is unchanged.")
         return
@@ -316,7 +325,7 @@ def tools_row() -> None:
     is re-rendered by the browser after each stroke, and a popover's content (with its code) only once
     it is opened, so the page keeps few of them.
     """
-    left, right, upload = st.columns([6, 4, 2], gap="medium", vertical_alignment="bottom")
+    left, right, upload, camera = st.columns([6, 4, 2, 2], gap="medium", vertical_alignment="bottom")
     left.pills("Edit the input X", list(TRANSFORMS), format_func=TRANSFORMS.get, key="pg.edit_x",
                on_change=_on_input_edit)
     right.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",
@@ -325,6 +334,9 @@ def tools_row() -> None:
         st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns "
                          "first for more detail); Photo mode below uses it at full size.", key="pg.upload",
                          on_change=_on_upload)
+    with camera.popover("Camera", icon=":material/photo_camera:", width="stretch"):
+        st.camera_input("A snapshot becomes a grayscale grid of the current size.", key="pg.camera",
+                        on_change=_on_camera)
 
 
 def photo_panel(state: share.PlaygroundState) -> None:
