@@ -325,7 +325,7 @@ def tools_row() -> None:
     is re-rendered by the browser after each stroke, and a popover's content (with its code) only once
     it is opened, so the page keeps few of them.
     """
-    left, right, upload, camera = st.columns([6, 4, 2, 2], gap="medium", vertical_alignment="bottom")
+    left, right, upload, camera = st.columns([6, 4, 3, 2], gap="medium", vertical_alignment="bottom")
     left.pills("Edit the input X", list(TRANSFORMS), format_func=TRANSFORMS.get, key="pg.edit_x",
                on_change=_on_input_edit)
     right.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",

@@ -34,6 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A camera that needs no device or permission prompt: st.camera_input gets Chromium's test pattern.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 HEALTH_TIMEOUT_S = 60.0
 MouseButton = Literal["left", "middle", "right"]

@@ -484,6 +484,25 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     expect_no_exception(page)
 
 
+def test_a_camera_snapshot_becomes_the_input_grid(page: Page, app_url: str) -> None:
+    page.context.grant_permissions(["camera"])
+    open_playground(page, app_url)
+    before = grid_values(page, "pg.paint")
+    open_popover(page, "Camera")
+    page.get_by_role("button", name="Take Photo").click()
+    # Chromium's fake camera: a green test pattern, so the grid turns a mid gray in place of the stripes.
+    for _ in range(100):
+        X = grid_values(page, "pg.paint")
+        if X is not None and not np.isin(X, (0.0, 1.0)).all():
+            break
+        page.wait_for_timeout(100)
+    assert not np.isin(X, (0.0, 1.0)).all(), "the snapshot never reached the input grid"
+    assert X.shape == before.shape and 0.05 < X.mean() < 0.95
+    assert np.allclose(X * 255, np.round(X * 255))  # a picture's levels, whole 255ths
+    wait_for_grid(page, "pg.output", corr2d(X, EDGE), atol=1e-9)
+    expect_no_exception(page)
+
+
 def open_popover(page: Page, label: str) -> None:
     """Open the popover whose button reads `label` (its content is only rendered once it is open)."""
     page.get_by_test_id("stPopover").filter(has_text=label).get_by_role("button").click()
