@@ -489,9 +489,13 @@ def test_a_camera_snapshot_becomes_the_input_grid(page: Page, app_url: str) -> N
     open_playground(page, app_url)
     before = grid_values(page, "pg.paint")
     open_popover(page, "Camera")
-    page.get_by_role("button", name="Take Photo").click()
+    take = page.get_by_role("button", name="Take Photo")
+    expect(page.get_by_test_id("stPopoverBody").locator("video")).to_be_visible()  # the camera streams
+    expect(take).to_be_enabled()
+    page.wait_for_timeout(500)  # a first frame: a photo taken before it is blank
+    take.click()
     # Chromium's fake camera: a green test pattern, so the grid turns a mid gray in place of the stripes.
-    for _ in range(100):
+    for _ in range(150):
         X = grid_values(page, "pg.paint")
         if X is not None and not np.isin(X, (0.0, 1.0)).all():
             break
