@@ -214,7 +214,8 @@ def channels_view() -> None:
     ss.setdefault("ly.ch.cout", K.shape[0])
     ss.setdefault("ly.ch.ksize", K.shape[2])
     ss.setdefault("ly.ch.side", X.shape[1])
-    row = st.columns([1, 1, 1, 1, 1, 1, 1], vertical_alignment="bottom")
+    box = st.container(key="ly_settings_ch")  # three settings to a row on a phone (app.css)
+    row = box.columns([1, 1, 1, 1, 1, 1, 1], vertical_alignment="bottom")
     row[0].number_input("Input channels", 1, 3, step=1, key="ly.ch.cin", on_change=_on_channel_shape)
     row[1].number_input("Output channels", 1, 4, step=1, key="ly.ch.cout", on_change=_on_channel_shape)
     row[2].number_input("Kernel size", 1, 5, step=1, key="ly.ch.ksize", on_change=_on_channel_shape)
@@ -230,7 +231,7 @@ def channels_view() -> None:
     _number("Padding", "ch.pad", row[4])
     _number("Stride", "ch.stride", row[5])
     _number("Dilation", "ch.dil", row[6])
-    preset, upload, camera, picture = st.columns([6, 2, 2, 1], vertical_alignment="bottom")
+    preset, upload, camera, picture = box.columns([6, 2, 2, 1], vertical_alignment="bottom")
     preset.selectbox(
         "Kernel preset",
         list(CHANNEL_PRESETS),
@@ -258,7 +259,7 @@ def channels_view() -> None:
         st.error(note, icon=":material/broken_image:")
     X, K, b = _taken_channels(X, K, b)
     if X.shape[0] == 3:
-        picture.image(np.clip(np.moveaxis(X, 0, -1), 0, 1), width=56, caption="as colour")
+        picture.image(np.clip(np.moveaxis(X, 0, -1), 0, 1), width=56, caption="colour")
     C, O = X.shape[0], K.shape[0]
     settings = {
         "padding": int(ss["ly.ch.pad"]),
@@ -434,7 +435,7 @@ def layers_view() -> None:
     ss.setdefault("ly.st.side", X.shape[0])
     ss.setdefault("ly.st.k1", K1.shape[0])
     ss.setdefault("ly.st.k2", K2.shape[0])
-    row = st.columns([1, 1, 1, 1, 1, 1, 2], vertical_alignment="bottom")
+    row = st.container(key="ly_settings_st").columns([1, 1, 1, 1, 1, 1, 2], vertical_alignment="bottom")
     row[0].number_input("Input size", 3, 16, step=1, key="ly.st.side", on_change=_on_layers_size)
     row[1].number_input("K1 size", 1, 5, step=1, key="ly.st.k1", on_change=_on_layers_size)
     _number("Padding 1", "st.p1", row[2], help="Zeros around X before layer 1.")
@@ -666,7 +667,7 @@ def matrix_view() -> None:
         ("ly.mx.kcols", K.shape[1]),
     ):
         ss.setdefault(key, value)
-    row = st.columns(7, vertical_alignment="bottom")
+    row = st.container(key="ly_settings_mx").columns(7, vertical_alignment="bottom")
     row[0].number_input("Rows of X", 2, 8, step=1, key="ly.mx.rows", on_change=_on_matrix_size)
     row[1].number_input("Columns of X", 2, 8, step=1, key="ly.mx.cols", on_change=_on_matrix_size)
     row[2].number_input("Rows of K", 1, 4, step=1, key="ly.mx.krows", on_change=_on_matrix_size)
@@ -921,7 +922,7 @@ def transposed_view() -> None:
         ("ly.tr.kcols", K.shape[1]),
     ):
         ss.setdefault(key, value)
-    row = st.columns([1, 1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
+    row = st.container(key="ly_settings_tr").columns([1, 1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
     row[0].number_input("Rows of X", 1, 6, step=1, key="ly.tr.rows", on_change=_on_transposed_size)
     row[1].number_input("Columns of X", 1, 6, step=1, key="ly.tr.cols", on_change=_on_transposed_size)
     row[2].number_input("Rows of K", 1, 4, step=1, key="ly.tr.krows", on_change=_on_transposed_size)
