@@ -5,6 +5,7 @@ import time
 import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from convlab import corr2d
 from convlab.colour import IMAGE, signed_scale
@@ -216,6 +217,12 @@ def controls() -> None:
     log.toggle("Log-scale loss", key="tr.log", **KEEP)
 
 
+def _session_key() -> str:
+    """This browser session's id (the process's training time is shared between the sessions playing)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
 def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
     """What changes while training, in one fragment that trains and redraws on every tick.
 
@@ -231,7 +238,8 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
     def live() -> None:
         run_now = ts.current()
         if run_now.running:
-            run_now.play_tick(speed, time.monotonic(), interval)
+            now = time.monotonic()
+            run_now.play_tick(speed, now, interval, budget=ts.SHARE.budget(_session_key(), interval, now))
             if not run_now.running:
                 st.rerun(scope="app")  # the run ended on its own: stop the timer, redraw the landscape
         _draw_progress(run_now, speed)

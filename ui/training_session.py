@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
@@ -55,8 +56,44 @@ STATES = ("ready", "training…", "paused", "finished", "diverged")
 # owes 110 epochs (≈ 45 ms here), which would starve the other learners served by the same process.
 TICK_BUDGET = 0.025
 RATE_WINDOW = 10  # ticks over which the achieved epochs/s is measured
+# Every session of a process shares one core (scripts run under the GIL): training, whoever asks, may
+# take at most this share of it, split between the sessions playing at the moment, so that painters
+# always keep the rest (ten trainers at 1000 epochs/s would otherwise want 2.5 cores of one).
+TRAINING_SHARE = 0.5
+PLAYING_WINDOW = 1.0  # s: a session that ticked this recently is playing
 # Short names for the chart's legend (the page names each optimizer in full).
 SHORT_NAMES = {"sgd": "GD", "momentum": f"momentum β={MOMENTUM:g}", "adam": "Adam"}
+
+
+class TrainingShare:
+    """The process's training time, split evenly between the sessions playing now (thread-safe).
+
+    Sessions run in threads of one process, so this object is shared by design; it holds only when each
+    session last ticked (an opaque key), nothing a learner entered.
+    """
+
+    def __init__(self, share: float = TRAINING_SHARE, window: float = PLAYING_WINDOW) -> None:
+        self.share, self.window = share, window
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def budget(self, session: str, tick: float, now: float) -> float:
+        """Seconds of training the session `session` may spend in a tick of `tick` seconds at time `now`:
+        its even part of `share` of a core, and never more than TICK_BUDGET."""
+        with self._lock:
+            self._last[session] = now
+            for key in [k for k, t in self._last.items() if now - t > self.window]:
+                del self._last[key]
+            playing = len(self._last)
+        return min(TICK_BUDGET, self.share * tick / playing)
+
+    def playing(self, now: float) -> int:
+        """Sessions that ticked within the window before `now`."""
+        with self._lock:
+            return sum(1 for t in self._last.values() if now - t <= self.window)
+
+
+SHARE = TrainingShare()  # this process's
 
 
 @dataclass
