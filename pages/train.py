@@ -217,6 +217,12 @@ def controls() -> None:
     log.toggle("Log-scale loss", key="tr.log", **KEEP)
 
 
+def _interval(speed: int, now: float) -> float:
+    """Seconds between ticks: ≥ TICK, ≥ one epoch, and longer when many sessions play on this process
+    (their ticks are spread, see `ts.PROCESS_TICKS`; each tick then trains for longer)."""
+    return max(TICK, 1.0 / speed, ts.SHARE.interval(now))
+
+
 def _session_key() -> str:
     """This browser session's id (the process's training time is shared between the sessions playing)."""
     ctx = get_script_run_ctx()
@@ -232,7 +238,7 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
     place, and the loss landscape (Plotly) is drawn by full reruns: Step, Pause and the end of a run.
     """
     speed = int(ss.get("tr.speed", 20))
-    interval = max(TICK, 1.0 / speed)
+    interval = _interval(speed, time.monotonic())
 
     @st.fragment(run_every=interval if run.running else None)
     def live() -> None:
@@ -242,6 +248,10 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
             run_now.play_tick(speed, now, interval, budget=ts.SHARE.budget(_session_key(), interval, now))
             if not run_now.running:
                 st.rerun(scope="app")  # the run ended on its own: stop the timer, redraw the landscape
+            wanted = _interval(speed, now)
+            if not interval / 1.5 <= wanted <= interval * 1.5:
+                # More (or fewer) sessions play on this process now: a full run re-arms the timer.
+                st.rerun(scope="app")
         _draw_progress(run_now, speed)
         _draw_grids(run_now, K_true)
 
@@ -272,8 +282,10 @@ def _draw_progress(run: ts.Run, speed: int) -> None:
         {"error": st.error, "warning": st.warning, "success": st.success}[kind](
             text, icon=":material/trending_up:" if kind == "error" else None)
     elif run.running and run.behind and (rate := run.achieved_rate) is not None:
-        st.caption(f"Training at {rate:.0f} epochs/s, not {speed}: each learner's run gets at most "
-                   f"{ts.TICK_BUDGET * 1000:.0f} ms of the server per tick, so that nobody waits for others.")
+        playing = ts.SHARE.playing(time.monotonic())
+        others = f" between the {playing} runs playing on it" if playing > 1 else ""
+        st.caption(f"Training at {rate:.0f} epochs/s, not {speed}: the server shares its time{others}, "
+                   "so that nobody waits for others.")
     log_y = bool(ss.get("tr.log"))
     chart, log = st.columns([3, 2], gap="medium")
     with chart:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,18 +11,25 @@ import streamlit as st
 import torch
 
 _threads_lock = threading.Lock()
+SWITCH_INTERVAL = 0.001  # s
 
 
 def init_process() -> None:
-    """Process-wide settings, applied once: one torch thread.
+    """Process-wide settings, applied once: one torch thread, a short interpreter switch interval.
 
     Every computation here is small or a few strided passes over memory; waking a second core
     costs more than it gains (cold calls were 10-25x faster with one thread on 2 cores), and with
     several sessions the server's threads already share the cores.
+
+    Sessions are threads of one interpreter: a thread that trains hands the interpreter over every
+    switch interval. At Python's 5 ms a painter's 6 ms stroke waited behind each training thread in
+    turn; at 1 ms the strokes interleave more finely (see README, Deploy).
     """
     with _threads_lock:
         if torch.get_num_threads() != 1:
             torch.set_num_threads(1)
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def default(key: str, make: Callable[[], Any]) -> Any:

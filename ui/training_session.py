@@ -59,8 +59,11 @@ RATE_WINDOW = 10  # ticks over which the achieved epochs/s is measured
 # Every session of a process shares one core (scripts run under the GIL): training, whoever asks, may
 # take at most this share of it, split between the sessions playing at the moment, so that painters
 # always keep the rest (ten trainers at 1000 epochs/s would otherwise want 2.5 cores of one).
-TRAINING_SHARE = 0.5
-PLAYING_WINDOW = 1.0  # s: a session that ticked this recently is playing
+TRAINING_SHARE = 0.3
+PLAYING_WINDOW = 3.0  # s: a session that ticked this recently is playing
+# A tick costs the server ≈ 15 ms beyond its training (the fragment's run: metrics, chart data, grids), so
+# the ticks of all the sessions playing on a process are spread to at most this many a second.
+PROCESS_TICKS = 15.0
 # Short names for the chart's legend (the page names each optimizer in full).
 SHORT_NAMES = {"sgd": "GD", "momentum": f"momentum β={MOMENTUM:g}", "adam": "Adam"}
 
@@ -86,6 +89,10 @@ class TrainingShare:
                 del self._last[key]
             playing = len(self._last)
         return min(TICK_BUDGET, self.share * tick / playing)
+
+    def interval(self, now: float) -> float:
+        """The shortest tick interval (s) a playing session should use now: PROCESS_TICKS a second in all."""
+        return self.playing(now) / PROCESS_TICKS
 
     def playing(self, now: float) -> int:
         """Sessions that ticked within the window before `now`."""
@@ -286,10 +293,12 @@ class Run:
         tick: float,
         *,
         budget: float = TICK_BUDGET,
-        clock: Callable[[], float] = time.perf_counter,
+        clock: Callable[[], float] = time.thread_time,
     ) -> int:
         """One server tick while playing: the epochs owed at `speed` (see epochs_due), but for at most
-        `budget` seconds of `clock`, so no session starves the others; returns the epochs done.
+        `budget` seconds of `clock`, so no session starves the others; returns the epochs done. The clock is
+        this thread's CPU time: while other sessions hold the interpreter, the wall clock runs on but the
+        budget does not (torch runs on this thread: `ui.state.init_process` sets one thread).
 
         Epochs the budget cuts are dropped, not owed to the next tick (the run would never catch up):
         the run then goes slower than asked, and `achieved_rate` says how fast.
