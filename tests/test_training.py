@@ -750,7 +750,7 @@ def test_a_tick_trains_for_at_most_its_time_budget_whatever_the_speed():
 
 
 def test_the_process_training_share_is_split_between_the_sessions_playing():
-    from ui.training_session import TICK_BUDGET, TrainingShare
+    from ui.training_session import PROCESS_TICKS, TICK_BUDGET, TrainingShare
 
     share = TrainingShare(share=0.5, window=1.0)  # half a core; playing = ticked within 1 s
     # One trainer: its tick budget, never more (0.5 of a core over 0.1 s ticks would be 50 ms).
@@ -759,8 +759,8 @@ def test_the_process_training_share_is_split_between_the_sessions_playing():
     for k in range(10):
         budget = share.budget(f"s{k}", tick=0.1, now=0.5)
     assert share.playing(0.5) == 11 and budget == pytest.approx(0.5 * 0.1 / 11)
-    # ... and their ticks are spread: 11 sessions at PROCESS_TICKS = 25 a second in all tick every 0.44 s.
-    assert share.interval(0.5) == pytest.approx(11 / 25)
+    # ... and their ticks are spread: PROCESS_TICKS a second in all (at 15, 11 sessions tick every 0.73 s).
+    assert share.interval(0.5) == pytest.approx(11 / PROCESS_TICKS)
     # Sessions that stopped ticking (paused, closed) drop out after the window: the others get more.
     assert share.budget("a", tick=0.1, now=1.8) == TICK_BUDGET
     assert share.playing(1.8) == 1
