@@ -783,7 +783,9 @@ def matrix_view() -> None:
     ok = d1 <= 1e-9 * max(1.0, np.abs(Y).max()) and d2 <= 1e-9 * max(1.0, np.abs(Y).max())
     nnz = int(np.count_nonzero(M))
     row_taps = np.array([(r, c) for c in range(M.shape[1])])
-    tall = {"height": 420, "max_cell": 28, "show_values": None}
+    # One cell size for M, vec(X)ᵀ, vec(Y), im2col and vec(K)ᵀ, so that columns and rows line up.
+    cap = max(4, min(28, 420 // M.shape[0]))
+    tall = {"height": 420, "max_cell": cap, "show_values": None}
     matrix_lines = [
         (
             f"M · vec(X) {'=' if ok else '≠'} vec(Y): the largest difference from corr2d is {_diff(d1)}"
@@ -812,16 +814,6 @@ def matrix_view() -> None:
                 "m",
                 [
                     view_data(
-                        x_vec,
-                        name="vx",
-                        scale=IMAGE,
-                        title="vec(X)ᵀ, above the columns it multiplies",
-                        height=40,
-                        max_cell=28,
-                        legend=False,
-                        bare=True,
-                    ),
-                    view_data(
                         M,
                         name="m",
                         scale=kscale,
@@ -829,6 +821,16 @@ def matrix_view() -> None:
                         label="The matrix M",
                         title=f"M · {M.shape[0]}×{M.shape[1]} (built from K; row {r} outlined)",
                         **tall,
+                    ),
+                    view_data(
+                        x_vec,
+                        name="vx",
+                        scale=IMAGE,
+                        title="vec(X)ᵀ: the cell of X that each column of M multiplies",
+                        height=40,
+                        max_cell=cap,
+                        legend=False,
+                        bare=True,
                     ),
                 ],
                 lines=matrix_lines,
@@ -867,9 +869,9 @@ def matrix_view() -> None:
                         k_vec.T,
                         name="vk",
                         scale=kscale,
-                        title="vec(K)ᵀ",
+                        title="vec(K)ᵀ: the weight each column multiplies",
                         height=40,
-                        max_cell=28,
+                        max_cell=cap,
                         legend=False,
                         bare=True,
                     ),
@@ -922,7 +924,7 @@ def transposed_view() -> None:
         ("ly.tr.kcols", K.shape[1]),
     ):
         ss.setdefault(key, value)
-    row = st.container(key="ly_settings_tr").columns([1, 1, 1, 1, 1, 1, 3], vertical_alignment="bottom")
+    row = st.container(key="ly_settings_tr").columns([1, 1, 1, 1, 1, 1, 2], vertical_alignment="bottom")
     row[0].number_input("Rows of X", 1, 6, step=1, key="ly.tr.rows", on_change=_on_transposed_size)
     row[1].number_input("Columns of X", 1, 6, step=1, key="ly.tr.cols", on_change=_on_transposed_size)
     row[2].number_input("Rows of K", 1, 4, step=1, key="ly.tr.krows", on_change=_on_transposed_size)
@@ -1075,6 +1077,8 @@ def transposed_view() -> None:
                 f"Counts here: {', '.join(map(str, counts))}. "
                 + (
                     "Uneven counts at this stride make the checkerboard pattern of upsampling layers."
+                    if len(counts) > 1 and stride > 1
+                    else "Fewer copies reach the border than the middle."
                     if len(counts) > 1
                     else "Every cell gets the same number of copies."
                 )
