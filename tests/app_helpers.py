@@ -71,7 +71,7 @@ def lines(at: AppTest, panel: str) -> list[str]:
 
 def components(at: AppTest, name: str) -> list[dict]:
     """The data of every component named `name` (e.g. "convlab.loss_chart") on the page."""
-    return [json.loads(e.proto.json) for e in _walk(at.main)
+    return [json.loads(e.proto.bytes or e.proto.json) for e in _walk(at.main)
             if type(getattr(e, "proto", None)).__name__ == "BidiComponent" and e.proto.component_name == name]
 
 

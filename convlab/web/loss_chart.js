@@ -288,8 +288,13 @@ function mount(parentElement) {
   return entry;
 }
 
+const UTF8 = new TextDecoder();
+
 export default function (component) {
-  const { data, parentElement } = component;
+  const { parentElement } = component;
+  // Python sends compact JSON bytes (ui/loss_chart.py): Streamlit passes bytes through untouched.
+  const raw = component.data;
+  const data = raw instanceof ArrayBuffer || ArrayBuffer.isView(raw) ? JSON.parse(UTF8.decode(raw)) : raw;
   let entry = MOUNTS.get(parentElement);
   if (entry && !parentElement.contains(entry.canvas)) {
     entry.cleanup();
