@@ -154,6 +154,7 @@ class Trainer:
 
     index: int
     epochs: list[tuple[float, int]] = field(default_factory=list)  # (time, epoch shown)
+    playing_since: float | None = None  # when its first tick came (time.monotonic())
     ticks_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -182,6 +183,8 @@ async def train(target: Target, trainer: Trainer, stop_at: float) -> None:
             trainer.epochs.append((time.monotonic(), int(last.metrics["Epoch"].replace(",", ""))))
         await asyncio.sleep(max(0.0, user.auto_rerun[0] - last.latency_s))  # the browser's timer
         last = await user.tick()
+        if trainer.playing_since is None:
+            trainer.playing_since = time.monotonic()
         trainer.ticks_ms.append(last.latency_s * 1000)
         trainer.errors += last.errors
         state = last.metrics.get("State", "training")
@@ -203,17 +206,20 @@ async def mix(target: Target, painters: int, trainers: int, seconds: float) -> d
     crowd = [first, *await asyncio.gather(*(arrive(i) for i in range(1, painters)))]
     arrivals = [u.broken for u in crowd if u.broken]  # users who never got a grid to paint on
     results: list[Interaction] = []
+    started: list[float] = []  # when each result's stroke was sent
     problems: list[str] = []
     rng = random.Random(painters)
     crew = [Trainer(i) for i in range(trainers)]
     cpu0, t0, own0 = target.cpu_s(), time.perf_counter(), time.process_time()
     stop_at = time.monotonic() + seconds
+    t_start = time.monotonic()
 
     async def paint(user: User) -> None:
         due, stroke = time.monotonic() + rng.uniform(0, 2.0), 0
         while (now := time.monotonic()) < stop_at and not user.broken:
             await asyncio.sleep(max(0.0, due - now))
             stroke += 1
+            started.append(time.monotonic())
             result = await act("playground", user, stroke)
             results.append(result)
             if (problem := check("playground", user, result)) is not None:
@@ -230,7 +236,14 @@ async def mix(target: Target, painters: int, trainers: int, seconds: float) -> d
     phase.problems = (arrivals + phase.problems)[:10]
     await asyncio.gather(*(u.close() for u in crowd))
     sessions = painters + trainers
-    return {"painters": phase, "trainers": crew, "rss_one_mb": rss_one, "rss_end_mb": rss_end,
+    # Steady state: strokes sent once every trainer's run ticks (their page loads and Play are full runs,
+    # a burst a class also has, reported in the whole-run numbers above).
+    since = max((t.playing_since for t in crew if t.playing_since is not None), default=None)
+    steady = [r.latency_s * 1000 for r, t in zip(results, started, strict=True)
+              if since is not None and t > since]
+    return {"painters": phase, "steady_ms": steady,
+            "steady_from_s": None if since is None else since - t_start, "trainers": crew,
+            "rss_one_mb": rss_one, "rss_end_mb": rss_end,
             "rss_target_mb": RSS_BASE_MB + RSS_PER_SESSION_MB * sessions, "sessions": sessions,
             "cpu_pct": phase.cpu_pct}
 
@@ -247,6 +260,11 @@ def print_mix(result: dict[str, Any], seconds: float) -> None:
           f"{'ok' if ok else 'MISSED'}")
     for problem in p.problems[:3]:
         print(f"    {problem}")
+    steady = result["steady_ms"]
+    if steady:
+        print(f"  painters in steady state (from {result['steady_from_s']:.1f} s, when every trainer's run "
+              f"ticks): {len(steady)} strokes, p50 {percentile(steady, 50):.0f} ms, "
+              f"p95 {percentile(steady, 95):.0f} ms")
     rates = [t.rate() for t in crew]
     print("  trainers' epochs/s: " + ", ".join(f"{r:.0f}" for r in rates)
           + f" (median {statistics.median(rates) if rates else float('nan'):.0f})")

@@ -59,11 +59,11 @@ RATE_WINDOW = 10  # ticks over which the achieved epochs/s is measured
 # Every session of a process shares one core (scripts run under the GIL): training, whoever asks, may
 # take at most this share of it, split between the sessions playing at the moment, so that painters
 # always keep the rest (ten trainers at 1000 epochs/s would otherwise want 2.5 cores of one).
-TRAINING_SHARE = 0.3
+TRAINING_SHARE = 0.2
 PLAYING_WINDOW = 3.0  # s: a session that ticked this recently is playing
 # A tick costs the server ≈ 15 ms beyond its training (the fragment's run: metrics, chart data, grids), so
 # the ticks of all the sessions playing on a process are spread to at most this many a second.
-PROCESS_TICKS = 15.0
+PROCESS_TICKS = 12.0
 # Short names for the chart's legend (the page names each optimizer in full).
 SHORT_NAMES = {"sgd": "GD", "momentum": f"momentum β={MOMENTUM:g}", "adam": "Adam"}
 
