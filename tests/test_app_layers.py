@@ -2,6 +2,7 @@
 uploads, refusals, and the share link that holds all four views."""
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -340,3 +341,21 @@ def test_the_codec_round_trips_and_refuses_what_the_page_could_not_show():
         ls.decode_link(ls.encode_link(dict(state, **{"tr.stride": 7})))
     with pytest.raises(ls.LinkError):
         ls.decode_link(ls.encode_link(state)[:-12])
+
+
+@pytest.mark.parametrize("tab", ["channels", "layers", "matrix", "transposed"])
+def test_each_views_snippet_runs_and_prints_the_numbers_on_screen(tab, capsys):
+    at = _layers(tab)
+    view = {"channels": "ch", "layers": "st", "matrix": "mx", "transposed": "tr"}[tab]
+    assert not at.code  # built only when its expander is opened
+    at.session_state[f"ly.{view}.code"] = True
+    at.run()
+    (code,) = at.code
+    exec(compile(code.value, "snippet", "exec"), {})
+    printed = capsys.readouterr().out
+    shown = {"channels": "y0", "layers": "y", "matrix": "y", "transposed": "z"}[tab]
+    printed_numbers = np.array([float(n) for n in re.findall(r"-?\d+\.\d*(?:e[+-]?\d+)?", printed)])
+    assert printed_numbers.size
+    # torch prints 4 decimals: every number on screen is in the printout, to that precision
+    for value in grids(at)[shown]["values"].ravel():
+        assert np.abs(printed_numbers - value).min() <= 5e-5 * max(1.0, abs(value)), value
