@@ -276,6 +276,15 @@ def _pixel_bytes(mode: str) -> int:
     return 2 if mode.startswith("I;16") else _PIXEL_BYTES.get(mode, 4)
 
 
+def _orientation(img: Image.Image) -> tuple[Image.Transpose | None, bool]:
+    """The transpose that turns a loaded picture upright by its EXIF tag (None: it is), and whether it
+    swaps width and height."""
+    method = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+    swap = method in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE,
+                      Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+    return method, swap
+
+
 def _decode_cost(img: Image.Image, full_size: tuple[int, int]) -> int:
     """Bytes decoding an opened (not yet loaded) picture holds at its peak, from its header alone.
 
@@ -409,9 +418,7 @@ def _decode(img: Image.Image, shape: tuple[int, int] | None, max_side: int) -> n
         img.load()
         # EXIF (read once the pixels are, as PNG may store it after them) says how to turn the
         # stored picture upright; the large path rotates its small result instead of the picture.
-        method = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
-        swap = method in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE,
-                          Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+        method, swap = _orientation(img)
         upright = img.size[::-1] if swap else img.size
         target = _target_size(upright, shape, max_side)
         if cost > _LARGE_DECODE_BYTES:
@@ -596,9 +603,7 @@ def load_image_rgb(data: bytes | str | os.PathLike | BinaryIO, shape: tuple[int,
             _check_cost(img, full_size, cost)
             with _decode_slot(cost):
                 img.load()
-                method = _ORIENTATION.get(img.getexif().get(ExifTags.Base.Orientation, 1))
-                swap = method in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE,
-                                  Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+                method, swap = _orientation(img)
                 target = (shape[1], shape[0])
                 stored = target[::-1] if swap else target
                 factor = (max(img.size[0] // stored[0], 1), max(img.size[1] // stored[1], 1))

@@ -16,7 +16,7 @@ from convlab.stack import run_stack
 from ui import layers_state as ls
 from ui.grid import grid_group, last_ack, paint_data, panel, take_pick, take_stroke, view_data
 from ui.state import require_entry_script
-from ui.widgets import cell_text, explain_lines
+from ui.widgets import cell_text, explain_lines, factor_text, shown_exactly
 
 require_entry_script()
 ss = st.session_state
@@ -30,13 +30,8 @@ def _number(label: str, key: str, where=st, help: str | None = None) -> None:
     where.number_input(label, low, high, step=1, key=f"ly.{key}", help=help, **KEEP)
 
 
-def _factor(v: float) -> str:
-    text = cell_text(v)
-    return f"({text})" if text.startswith("−") else text
-
-
 def _sum_text(values: list[float]) -> str:
-    return " + ".join(_factor(v) for v in values)
+    return " + ".join(factor_text(v) for v in values)
 
 
 def _cells(span: Span, shape: tuple[int, int], pad: tuple[int, int]) -> np.ndarray:
@@ -49,7 +44,7 @@ def _cells(span: Span, shape: tuple[int, int], pad: tuple[int, int]) -> np.ndarr
 def _eq(*grids_and_value) -> str:
     """ "=" when every number shown (2 decimals) is exact, else "≈"."""
     values = [v for g in grids_and_value for v in np.ravel(g)]
-    return "=" if all(float(cell_text(v).replace("−", "-")) == v for v in values) else "≈"
+    return "=" if all(shown_exactly(v) for v in values) else "≈"
 
 
 def _diff(d: float) -> str:
@@ -165,11 +160,11 @@ def _channel_lines(X, K, b, cell, settings) -> list[tuple[str, bool]]:
     for c, total in enumerate(e.sums):
         ec = explain_cell(X[c], K[o, c], i, j, **settings)
         pairs = list(zip(ec.window.ravel(), ec.kernel.ravel(), strict=True))
-        terms = " + ".join(f"{_factor(x)}·{_factor(k)}" for x, k in pairs[:MAX_TERMS])
+        terms = " + ".join(f"{factor_text(x)}·{factor_text(k)}" for x, k in pairs[:MAX_TERMS])
         more = f" + … ({len(pairs)} products)" if len(pairs) > MAX_TERMS else ""
         eq = _eq(ec.window, ec.kernel, total)
         lines.append((f"channel {c} ({names[c]}): {terms}{more} {eq} {cell_text(total)}", False))
-    bias = f" + b[{o}] {_factor(e.bias)}" if e.bias else ""
+    bias = f" + b[{o}] {factor_text(e.bias)}" if e.bias else ""
     eq = _eq(e.sums, e.bias, e.value)
     lines.append((f"Y[{o}][{i}, {j}] {eq} {_sum_text(list(e.sums))}{bias} {eq} {cell_text(e.value)}", True))
     if X.shape[0] > 1 and K.shape[2] == 1:
@@ -646,32 +641,49 @@ def _field_lines(stack, fields, cell, names, x_shape, setup) -> list[tuple[str, 
     return lines
 
 
+SIZE_LABELS = (
+    ("rows", "Rows of X"),
+    ("cols", "Columns of X"),
+    ("krows", "Rows of K"),
+    ("kcols", "Columns of K"),
+)
+
+
+def _size_values(view: str) -> dict[str, int]:
+    """The size widgets' values that the view's grids X and K have: {"ly.<view>.rows": H, ...}."""
+    X, K = ls.get(f"{view}.X"), ls.get(f"{view}.K")
+    return {f"ly.{view}.{name}": n for (name, _), n in zip(SIZE_LABELS, (*X.shape, *K.shape), strict=True)}
+
+
+def _on_resize(view: str) -> None:
+    """A size widget of the view changed: crop or pad its X and K to the widgets' sizes."""
+    for grid, (rows, cols) in (("X", ("rows", "cols")), ("K", ("krows", "kcols"))):
+        shape = (int(ss[f"ly.{view}.{rows}"]), int(ss[f"ly.{view}.{cols}"]))
+        ls.put(f"{view}.{grid}", resize_grid(ls.get(f"{view}.{grid}"), shape), replace=True)
+
+
+def _size_inputs(row, view: str) -> None:
+    """Rows and columns of X and of K in the first four columns of `row`, within the link's bounds."""
+    for key, value in _size_values(view).items():
+        ss.setdefault(key, value)
+    bounds = [*ls.ARRAYS[f"{view}.X"].sides, *ls.ARRAYS[f"{view}.K"].sides]
+    for col, (name, label), (low, high) in zip(row, SIZE_LABELS, bounds, strict=False):
+        col.number_input(
+            label, low, high, step=1, key=f"ly.{view}.{name}", on_change=_on_resize, args=(view,)
+        )
+
+
 # ------------------------------------------------------------------------------------------ the matrix
 
 MX_IN, MX_M = "ly.mx.in", "ly.mx.m"
-
-
-def _on_matrix_size() -> None:
-    for name, keys in (("mx.X", ("ly.mx.rows", "ly.mx.cols")), ("mx.K", ("ly.mx.krows", "ly.mx.kcols"))):
-        ls.put(name, resize_grid(ls.get(name), (int(ss[keys[0]]), int(ss[keys[1]]))), replace=True)
 
 
 @st.fragment
 def matrix_view() -> None:
     """Y = M·vec(X) with M built from K, and Y = im2col(X)·vec(K): both drawn and checked against corr2d."""
     X, K = ls.get("mx.X"), ls.get("mx.K")
-    for key, value in (
-        ("ly.mx.rows", X.shape[0]),
-        ("ly.mx.cols", X.shape[1]),
-        ("ly.mx.krows", K.shape[0]),
-        ("ly.mx.kcols", K.shape[1]),
-    ):
-        ss.setdefault(key, value)
     row = st.container(key="ly_settings_mx").columns(7, vertical_alignment="bottom")
-    row[0].number_input("Rows of X", 2, 8, step=1, key="ly.mx.rows", on_change=_on_matrix_size)
-    row[1].number_input("Columns of X", 2, 8, step=1, key="ly.mx.cols", on_change=_on_matrix_size)
-    row[2].number_input("Rows of K", 1, 4, step=1, key="ly.mx.krows", on_change=_on_matrix_size)
-    row[3].number_input("Columns of K", 1, 4, step=1, key="ly.mx.kcols", on_change=_on_matrix_size)
+    _size_inputs(row, "mx")
     _number("Padding", "mx.pad", row[4])
     _number("Stride", "mx.stride", row[5])
     _number("Dilation", "mx.dil", row[6])
@@ -899,36 +911,15 @@ def _on_transposed_example(example: str) -> None:
     ls.put("tr.X", X, replace=True)
     ls.put("tr.K", K, replace=True)
     ss["ly.tr.stride"], ss["ly.tr.pad"] = stride, pad
-    for key, value in (
-        ("ly.tr.rows", X.shape[0]),
-        ("ly.tr.cols", X.shape[1]),
-        ("ly.tr.krows", K.shape[0]),
-        ("ly.tr.kcols", K.shape[1]),
-    ):
-        ss[key] = value
-
-
-def _on_transposed_size() -> None:
-    for name, keys in (("tr.X", ("ly.tr.rows", "ly.tr.cols")), ("tr.K", ("ly.tr.krows", "ly.tr.kcols"))):
-        ls.put(name, resize_grid(ls.get(name), (int(ss[keys[0]]), int(ss[keys[1]]))), replace=True)
+    ss.update(_size_values("tr"))
 
 
 @st.fragment
 def transposed_view() -> None:
     """Z = the transposed convolution of X with K: each X cell scatters a scaled copy of K into Z."""
     X, K = ls.get("tr.X"), ls.get("tr.K")
-    for key, value in (
-        ("ly.tr.rows", X.shape[0]),
-        ("ly.tr.cols", X.shape[1]),
-        ("ly.tr.krows", K.shape[0]),
-        ("ly.tr.kcols", K.shape[1]),
-    ):
-        ss.setdefault(key, value)
     row = st.container(key="ly_settings_tr").columns([1, 1, 1, 1, 1, 1, 2], vertical_alignment="bottom")
-    row[0].number_input("Rows of X", 1, 6, step=1, key="ly.tr.rows", on_change=_on_transposed_size)
-    row[1].number_input("Columns of X", 1, 6, step=1, key="ly.tr.cols", on_change=_on_transposed_size)
-    row[2].number_input("Rows of K", 1, 4, step=1, key="ly.tr.krows", on_change=_on_transposed_size)
-    row[3].number_input("Columns of K", 1, 4, step=1, key="ly.tr.kcols", on_change=_on_transposed_size)
+    _size_inputs(row, "tr")
     _number("Stride", "tr.stride", row[4])
     _number("Padding", "tr.pad", row[5], help="Cropped off each side of the result.")
     first, second = row[6].columns(2)
@@ -1012,7 +1003,7 @@ def transposed_view() -> None:
     copies = conv_transpose2d(np.ones_like(X), np.ones_like(K), stride=stride, padding=pad)
     value = float(Z[cell])
     written = " + ".join(f"X[{r}, {c}]·K[{a}, {b}]" for (r, c), (a, b) in terms)
-    numbers = " + ".join(f"{_factor(X[rc])}·{_factor(K[ab])}" for rc, ab in terms)
+    numbers = " + ".join(f"{factor_text(X[rc])}·{factor_text(K[ab])}" for rc, ab in terms)
     lines = [
         (f"Z[{cell[0]}, {cell[1]}] = {written} = {numbers} {_eq(X, K, value)} {cell_text(value)}", True)
         if terms

@@ -29,13 +29,14 @@ def cell_text(v: float, decimals: int = 2) -> str:
     return "0" if text in ("-0", "0") else text.replace("-", "−")
 
 
-def _shown_exactly(v: float) -> bool:
+def shown_exactly(v: float) -> bool:
     """True when `cell_text(v)` reads back as v (to 12 digits): "=" may then be written, else "≈"."""
     shown = float(cell_text(v).replace("−", "-"))
     return abs(shown - v) <= 1e-12 * max(1.0, abs(v))
 
 
-def _factor(v: float) -> str:
+def factor_text(v: float) -> str:
+    """A value as the grids write it, in parentheses when negative: a factor of a written product."""
     text = cell_text(v)
     return f"({text})" if text.startswith("−") else text
 
@@ -46,15 +47,15 @@ def explain_lines(e) -> list[tuple[str, bool]]:
     `e` is a `convlab.CellExplanation`. "≈" marks a line whose shown numbers are rounded.
     """
     pairs = list(zip(e.window.ravel(), e.kernel.ravel(), strict=True))
-    terms = [f"{_factor(x)}·{_factor(k)}" for x, k in pairs[:MAX_TERMS]]
+    terms = [f"{factor_text(x)}·{factor_text(k)}" for x, k in pairs[:MAX_TERMS]]
     if len(pairs) > MAX_TERMS:
         terms.append(f"… ({len(pairs)} products in all)")
-    exact = all(_shown_exactly(v) for v in [*e.window.ravel(), *e.kernel.ravel(), e.total, e.bias, e.value])
+    exact = all(shown_exactly(v) for v in [*e.window.ravel(), *e.kernel.ravel(), e.total, e.bias, e.value])
     eq = "=" if exact else "≈"
     padded = int((~e.inside).sum())
     lines = [
         (f"Y[{e.i}, {e.j}] = " + " + ".join(terms), False),
-        (f"{eq} {cell_text(e.total)} + bias {_factor(e.bias)} {eq} {cell_text(e.value)}" if e.bias
+        (f"{eq} {cell_text(e.total)} + bias {factor_text(e.bias)} {eq} {cell_text(e.value)}" if e.bias
          else f"{eq} {cell_text(e.value)}", True),
     ]
     if padded:
