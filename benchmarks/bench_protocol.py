@@ -62,6 +62,7 @@ from browser_helpers import StreamlitServer  # noqa: E402
 
 from convlab import corr2d  # noqa: E402
 from convlab.kernels import kernel_preset  # noqa: E402
+from ui.grid import decode as decode_grid_data  # noqa: E402
 from ui.share import PlaygroundState, encode_state  # noqa: E402
 
 PAINT_KEY, OUTPUT_KEY = "pg.paint", "pg.output"
@@ -214,6 +215,8 @@ class User:
         self.elements: dict[str, Element] = {}  # the latest keyed elements, by key
         self.fragment_of: dict[str, str] = {}  # element id -> the fragment that drew it
         self.cache: dict[str, tuple[bytes, int, str]] = {}  # hash -> (message, last run seen, fragment)
+        self.groups: dict[str, dict] = {}  # element id -> the grid group's whole data, as last drawn
+        self.strokes: dict[tuple[str, str, int], list] = {}  # (grid, id, seq) -> grid painted: a patch
         self.max_cache_age = 2
         self.runs = 0
         self.seq = 0
@@ -292,6 +295,8 @@ class User:
         state = json.loads(self.widget_states[paint_id].json_value) if paint_id in self.widget_states else {}
         grouped = "panels" in component_data(paint)
         state["stroke"] = {**state.get("stroke", {}), PAINT_KEY: stroke} if grouped else stroke
+        self.strokes = {k: v for k, v in self.strokes.items() if k[2] > self.seq - 16}  # as the browser keeps
+        self.strokes[(PAINT_KEY, self.instance, self.seq)] = cells
         self.widget_states[paint_id] = WidgetState(id=paint_id, json_value=json.dumps(state))
         self.grid = grid
         return await self.rerun(fragment_id=self.fragment_of.get(paint_id, ""))
@@ -378,6 +383,7 @@ class User:
             elif element_type in ("markdown", "alert"):
                 self.current.texts.append(getattr(element, element_type).body)
             elif element_type == "bidi_component":
+                element = self._whole(element)
                 # The grid group carries the share link that the browser writes into the address bar.
                 self.query_string = component_data(element).get("link", self.query_string)
             key = element_key(element)
@@ -388,6 +394,21 @@ class User:
                     self.elements[name] = self.current.elements[name] = element
         elif kind == "script_finished":
             self._on_finished(msg)
+
+    def _whole(self, element: Element) -> Element:
+        """A grid group's element with its whole data, as the browser rebuilds it from a patch of the
+        version it drew last (ui/grid.py); other components as they came."""
+        proto = element.bidi_component
+        if proto.component_name != "convlab.grid" or proto.WhichOneof("data") != "bytes":
+            return element
+        eid = element_id(element)
+        data = decode_grid_data(proto.bytes, self.groups.get(eid), self.strokes)  # raises if unappliable
+        if "panels" in data:
+            self.groups[eid] = data
+        whole = Element()
+        whole.CopyFrom(element)
+        whole.bidi_component.bytes = json.dumps(data).encode()
+        return whole
 
     def _on_finished(self, msg: ForwardMsg) -> None:
         """Age the message cache as the browser does, and end the interaction on a final status."""

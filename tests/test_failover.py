@@ -49,7 +49,7 @@ LOAD_BEFORE_KILL_S = 1.0
 LOAD_AFTER_KILL_S = 1.5
 START_LINE = re.compile(r"convlab session start id=(\w+)")
 END_LINE = re.compile(r"convlab session end id=(\w+) duration=([0-9.]+)s")
-IGNORED = {"revision", "ack"}  # a grid's stroke bookkeeping (per connection), not what the page shows
+IGNORED = {"revision", "ack", "v"}  # stroke and patch bookkeeping (per connection), not what the page shows
 
 
 def share_state(i: int) -> PlaygroundState:

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from grid_versions import group_versions
 from streamlit.testing.v1 import AppTest
 
 from convlab.colour import IMAGE
@@ -266,3 +267,83 @@ def test_encode_writes_compact_json_whose_numbers_are_exactly_the_grids() -> Non
     assert data["panels"][0]["grids"][0]["values"] is values  # the caller's data is not changed
     with pytest.raises(ValueError):
         encode({"name": "g", "values": [float("nan")], "scale": scale})  # the browser's JSON has no NaN
+
+
+# --- patches: a fragment's rerun sends a group only what changed -------------------------------------
+
+
+@pytest.mark.parametrize("old", range(9))
+@pytest.mark.parametrize("new", range(9))
+def test_a_patch_takes_any_version_to_any_other(old: int, new: int) -> None:
+    from ui.grid import _dumps, _wire, apply_patch, diff, encode
+
+    variants = group_versions()
+    before, after = _wire(variants[old]), _wire(variants[new])
+    snapshot = json.loads(encode(variants[old]))
+    sets, gone = diff(before, after)
+    assert apply_patch(before, sets, gone) == after
+    assert json.loads(encode(variants[old])) == snapshot, "the old version is not changed"
+    if old == new:
+        assert (sets, gone) == ({}, [])
+    # Through bytes, as the bench and the browser read it: the same data as the whole message.
+    patch = _dumps({"v": 2, "base": 1, "set": sets, "del": gone}).encode()
+    base = {**decode(encode(variants[old])), "v": 1}
+    assert {**decode(patch, base), "v": 1} == {**decode(encode(variants[new])), "v": 1}
+
+
+def test_a_small_change_patches_only_the_changed_values() -> None:
+    from ui.grid import _wire, diff
+
+    variants = group_versions()
+    sets, gone = diff(_wire(variants[0]), _wire(variants[1]))
+    # One input cell changed: the input's values, the output's values, its line; nothing else.
+    assert set(sets) == {"panels/0/grids/0/values", "panels/1/grids/0/values", "panels/1/lines/0/text"}
+    assert gone == []
+    sets, gone = diff(_wire(variants[0]), _wire(variants[6]))
+    assert sets == {"link": "x=2"} and gone == []
+
+
+def _message(at: AppTest) -> dict:
+    (component,) = at.get("bidi_component")
+    return json.loads(component.proto.bytes)
+
+
+def test_a_fragment_rerun_sends_a_patch_and_a_sync_request_the_whole_data(monkeypatch) -> None:
+    import ui.grid
+
+    at = AppTest.from_function(group_app)
+    # AppTest runs whole pages only: this session's runs count as a fragment's when it says so.
+    monkeypatch.setattr(ui.grid, "_in_fragment_run", lambda: bool(at.session_state["fragment"]))
+    at.session_state["fragment"] = False
+    at.run()
+    first = _message(at)
+    assert "panels" in first and first["v"] == 1
+    shown = decode(at.get("bidi_component")[0].proto.bytes)
+    at.session_state["fragment"] = True
+
+    X = painted([(1, 1)])
+    inject_stroke(at.session_state, "work", X, revision=0, name="x")
+    at.run()
+    patch = _message(at)
+    assert patch["base"] == 1 and patch["v"] == 2 and "panels" not in patch
+    # The painted grid taken as it is comes back as "your stroke", not as its values again.
+    assert patch["set"]["panels/0/grids/0/values"] == {"stroke": ["x", "apptest", 1]}
+    assert "stops" not in json.dumps(patch) and len(at.get("bidi_component")[0].proto.bytes) < 400
+    shown = decode(at.get("bidi_component")[0].proto.bytes, shown, {("x", "apptest", 1): X.tolist()})
+    assert shown == decode(ui.grid._dumps({**_wire_of(at), "v": 2}).encode())
+    np.testing.assert_array_equal(np.reshape(shown["panels"][1]["grids"][0]["values"], (3, 4)), X)
+
+    at.session_state["work"] = {**at.session_state["work"], "sync": {"id": "browser", "seq": 1}}
+    at.run()
+    assert "panels" in _message(at) and _message(at)["v"] == 3, "a sync request gets the whole data"
+    at.run()
+    assert "base" in _message(at), "once"
+    at.session_state["fragment"] = False
+    at.run()
+    assert "panels" in _message(at), "a whole-page run sends everything: the element may be new"
+    assert not at.exception
+
+
+def _wire_of(at: AppTest) -> dict:
+    """The wire form the group last sent, as the session remembers it."""
+    return at.session_state["_grid.sent.work"][1]

@@ -26,12 +26,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from convlab.colour import Scale
 
@@ -162,13 +163,45 @@ def _noop() -> None:
 
 
 _WHOLE = re.compile(r"(?<=\d)\.0(?=[,\]])")  # "1.0," -> "1,": the same number to JSON.parse, 2 bytes fewer
+SYNC = "sync"  # the group's state asking for whole data: it got a patch it could not apply
+_SENT = "_grid.sent.{}"  # session key: (version, wire form) of the last data a group sent
+_TAKEN = "_grid.taken.{}"  # session key: {grid name: (id, seq, grid)} of strokes taken since the group drew
 
 
-_PLACEHOLDER = re.compile(r'"values":(\d+)')
+class _Raw(str):
+    """JSON text that travels as it is: a grid's values, written once and compared as text."""
 
 
-def _values_json(values: list[float]) -> str:
-    return _WHOLE.sub("", json.dumps(values, separators=(",", ":"), allow_nan=False))
+def _values_json(values: list[float]) -> _Raw:
+    return _Raw(_WHOLE.sub("", json.dumps(values, separators=(",", ":"), allow_nan=False)))
+
+
+def _wire(data: dict) -> dict:
+    """`data` as it travels: each grid's values as compact JSON text, each scale's colour stops once by kind
+    ("stops", which the browser puts back into every scale)."""
+    stops: dict[str, list] = {}
+
+    def grid(g: dict) -> dict:
+        scale = dict(g["scale"])
+        stops[scale["kind"]] = scale.pop("stops")
+        return {**g, "values": _values_json(g["values"]), "scale": scale}
+
+    if "panels" in data:
+        data = {**data, "panels": [{**p, "grids": [grid(g) for g in p["grids"]]} for p in data["panels"]]}
+    else:
+        data = grid(data)
+    return {**data, "stops": stops}
+
+
+def _dumps(node: Any) -> str:
+    """Compact JSON of a wire form, its `_Raw` texts written as they are."""
+    if isinstance(node, _Raw):
+        return node
+    if isinstance(node, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_dumps(v)}" for k, v in node.items()) + "}"
+    if isinstance(node, list) and any(isinstance(v, (dict, list)) for v in node):
+        return "[" + ",".join(_dumps(v) for v in node) + "]"
+    return json.dumps(node, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
 
 
 def encode(data: dict) -> bytes:
@@ -176,38 +209,157 @@ def encode(data: dict) -> bytes:
 
     Bytes, not a dict: Streamlit sends bytes as they are, where a dict is walked for dataframes and
     serialised twice (once more to hash it) on every rerun. Compact JSON, whole numbers in the grids'
-    values written as integers, and each scale's colour stops written once ("stops" by kind, which
-    the browser puts back into every scale) make it about a third of the size.
+    values written as integers, and each scale's colour stops written once make it about a third of
+    the size.
     """
-    arrays: list[str] = []
-    stops: dict[str, list] = {}
-
-    def placeholder(grid: dict) -> dict:  # each grid's values are written apart: no text field is touched
-        arrays.append(_values_json(grid["values"]))
-        scale = dict(grid["scale"])
-        stops[scale["kind"]] = scale.pop("stops")
-        return {**grid, "values": len(arrays) - 1, "scale": scale}
-
-    if "panels" in data:
-        panels = [{**p, "grids": [placeholder(g) for g in p["grids"]]} for p in data["panels"]]
-        data = {**data, "panels": panels}
-    else:
-        data = placeholder(data)
-    text = json.dumps({**data, "stops": stops}, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    return _PLACEHOLDER.sub(lambda m: f'"values":{arrays[int(m.group(1))]}', text).encode()
+    return _dumps(_wire(data)).encode()
 
 
-def decode(payload: bytes) -> dict:
-    """The data `encode` was given, from its bytes (as the browser's `parseData` reads them)."""
+def diff(old: Any, new: Any, path: str = "") -> tuple[dict[str, Any], list[str]]:
+    """The patch taking wire form `old` to `new`: ({path: new value}, [paths removed]).
+
+    Paths join keys and list indices with "/" ("panels/2/grids/0/values"); a list is patched item by
+    item only when its length is unchanged and it holds dicts, else replaced whole.
+    """
+    sets: dict[str, Any] = {}
+    gone: list[str] = []
+
+    def walk(a: Any, b: Any, at: str) -> None:
+        if a is b or (type(a) is type(b) and a == b):
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k, v in b.items():
+                if k in a:
+                    walk(a[k], v, f"{at}{k}/")
+                else:
+                    sets[f"{at}{k}"] = v
+            gone.extend(f"{at}{k}" for k in a if k not in b)
+        elif (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+              and any(isinstance(v, dict) for v in b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{at}{i}/")
+        else:
+            sets[at.rstrip("/")] = b
+
+    walk(old, new, path)
+    return sets, gone
+
+
+def apply_patch(old: dict, sets: dict[str, Any], gone: Sequence[str] = ()) -> dict:
+    """`old` with a patch from `diff` applied (copies along the patched paths; `old` is not changed)."""
+    root = dict(old)
+
+    def parent(path: str) -> tuple[Any, str | int]:
+        *keys, last = path.split("/")
+        node = root
+        for key in keys:
+            index: str | int = int(key) if isinstance(node, list) else key
+            child = node[index]
+            node[index] = child = list(child) if isinstance(child, list) else dict(child)
+            node = child
+        return node, (int(last) if isinstance(node, list) else last)
+
+    for path, value in sets.items():
+        node, key = parent(path)
+        node[key] = value
+    for path in gone:
+        node, key = parent(path)
+        del node[key]
+    return root
+
+
+def _grids_of(data: dict) -> list[dict]:
+    return [g for p in data["panels"] for g in p["grids"]] if "panels" in data else [data]
+
+
+def decode(payload: bytes, base: dict | None = None,
+           strokes: Mapping[tuple[str, str, int], list] | None = None) -> dict:
+    """The data `encode` was given, from its bytes (as the browser reads them). A group's patch needs the
+    data of the version it patches (`base`, as decoded before) and the strokes sent since, as
+    {(grid name, id, seq): grid}, for the values it says are "your stroke"."""
     data = json.loads(payload)
+    if "base" in data:
+        if base is None or base.get("v") != data["base"]:
+            raise ValueError(f"a patch of version {data['base']} needs that version's data")
+        sets = data["set"]
+        for path, value in sets.items():
+            if isinstance(value, dict) and "stroke" in value:
+                grid = (strokes or {}).get(tuple(value["stroke"]))
+                if grid is None:
+                    raise ValueError(f"the patch refers to a stroke not sent: {value['stroke']}")
+                sets[path] = np.asarray(grid, dtype=np.float64).ravel().tolist()
+        stops = {g["scale"]["kind"]: g["scale"]["stops"] for g in _grids_of(base)}
+        data = {**apply_patch({**base, "stops": stops}, sets, data.get("del", [])), "v": data["v"]}
     stops = data.pop("stops", {})
-    for grid in [g for p in data["panels"] for g in p["grids"]] if "panels" in data else [data]:
-        grid["scale"]["stops"] = stops[grid["scale"]["kind"]]
+    for grid in _grids_of(data):
+        scale = grid["scale"]
+        grid["scale"] = {**scale, "stops": stops.get(scale["kind"], scale.get("stops"))}
     return data
 
 
 def _send(key: str, data: dict, **callbacks: Callable[[], None]) -> None:
     _component()(key=key, data=encode(data), **callbacks)
+
+
+def _in_fragment_run() -> bool:
+    """True while only fragments rerun (a stroke, a timer tick), not the whole page."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "fragment_ids_this_run", None))
+
+
+def _send_group(key: str, data: dict) -> None:
+    """Send a group's data, as a patch of what it sent last when only its fragment reruns.
+
+    A fragment's rerun (a stroke, a pick, a training tick) changes a few grids of the group; the
+    browser keeps the last data it drew and applies the patch, so the kernel, the colour stops and
+    the unchanged panels are not sent again. A whole-page run always sends everything (the element
+    may be new in the browser); a browser that cannot apply a patch (it holds another version) asks
+    for everything with its "sync" state, which makes the next run send it.
+    """
+    wire = _wire(data)
+    sent_key = _SENT.format(key)
+    sent = st.session_state.get(sent_key)
+    version = sent[0] + 1 if sent else 1
+    sync = _take_event(key, SYNC)
+    taken = st.session_state.pop(_TAKEN.format(key), {})
+    if sent and not sync and _in_fragment_run():
+        sets, gone = diff(sent[1], wire)
+        for path, value in sets.items():
+            # A painted grid that Python took as it is: the browser holds those values already.
+            if path.endswith("/values") and (stroke := _taken_as_is(wire, path, value, taken)) is not None:
+                sets[path] = {"stroke": stroke}
+        message: dict[str, Any] = {"v": version, "base": sent[0], "set": sets}
+        if gone:
+            message["del"] = gone
+    else:
+        message = {**wire, "v": version}
+    st.session_state[sent_key] = (version, wire)
+    _component()(key=key, data=_dumps(message).encode(), on_stroke_change=_noop, on_pick_change=_noop,
+                 on_sync_change=_noop)
+
+
+def _taken_as_is(wire: dict, path: str, values: _Raw, taken: dict) -> list | None:
+    """[name, id, seq] of the stroke whose grid equals `values` at `path` (…/grids/i/values), else None."""
+    parts = path.split("/")
+    if len(parts) != 5 or parts[0] != "panels":
+        return None
+    name = wire["panels"][int(parts[1])]["grids"][int(parts[3])]["name"]
+    if name not in taken:
+        return None
+    stroke_id, seq, painted = taken[name]
+    return [name, stroke_id, seq] if _values_json(painted.ravel().tolist()) == values else None
+
+
+def _take_event(key: str, state_name: str) -> bool:
+    """True once for each new group-level event `{id, seq}` under `state_name` (e.g. a sync request)."""
+    raw = _state(key, state_name, None)
+    if not (isinstance(raw, dict) and isinstance(raw.get("id"), str) and _is_int(raw.get("seq"))):
+        return False
+    ack_key = _ack_key(key, state_name)
+    if not is_new(raw["id"], raw["seq"], st.session_state.get(ack_key)):
+        return False
+    st.session_state[ack_key] = {"id": raw["id"], "seq": raw["seq"]}
+    return True
 
 
 def take_stroke(
@@ -224,6 +376,8 @@ def take_stroke(
         return None
     st.session_state[ack_key] = {"id": stroke.id, "seq": stroke.seq}
     if stroke.revision == revision and stroke.grid is not None and stroke.grid.shape == tuple(shape):
+        if name is not None:  # a group's patch may say "your stroke" instead of sending the grid back
+            st.session_state.setdefault(_TAKEN.format(key), {})[name] = (stroke.id, stroke.seq, stroke.grid)
         return stroke.grid
     return None
 
@@ -397,7 +551,7 @@ def grid_group(key: str, panels: Sequence[dict], *, link: str | None = None,
         data["link"] = link
     if live is not None:
         data["live"] = live
-    _send(key, data, on_stroke_change=_noop, on_pick_change=_noop)
+    _send_group(key, data)
 
 
 def _event_seq(previous: object, state_name: str, name: str | None) -> int:

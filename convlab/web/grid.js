@@ -1176,10 +1176,16 @@ function mountGroup(parentElement) {
   const el = element("div", "cl-group");
   parentElement.appendChild(el);
   const group = { el, root: el, panels: new Map(), grids: new Map(), live: null, sent: { stroke: {}, pick: {} },
+                  wire: null, syncs: 0, id: newInstanceId(), strokes: new Map(),
                   setStateValue: null, hoverX: null, hoverOut: null, animUi: null,
                   anim: { k: null, playing: false, timer: null, speed: 2 } };
   group.send = (gridName) => (stateName, value) => {
     group.sent[stateName] = { ...group.sent[stateName], [gridName]: value };
+    if (stateName === "stroke") {
+      // Kept until Python answers: its patch may say "your stroke" instead of sending the values back.
+      const kept = (group.strokes.get(gridName) || []).slice(-STROKES_KEPT + 1);
+      group.strokes.set(gridName, [...kept, { id: value.id, seq: value.seq, values: value.grid.flat() }]);
+    }
     group.setStateValue(stateName, group.sent[stateName]);
   };
   return group;
@@ -1251,25 +1257,82 @@ function updatePanel(group, panel, p) {
 
 // Python sends compact JSON as bytes (ui/grid.py `encode`): cheaper for the server than a dict.
 const UTF8 = new TextDecoder();
+function readData(raw) {
+  return raw instanceof ArrayBuffer || ArrayBuffer.isView(raw) ? JSON.parse(UTF8.decode(raw)) : raw;
+}
+
 // Each scale's colour stops travel once, by kind ("stops"); every grid's scale gets them back here.
-function parseData(raw) {
-  const data = raw instanceof ArrayBuffer || ArrayBuffer.isView(raw) ? JSON.parse(UTF8.decode(raw)) : raw;
+function withStops(data) {
   if (data.stops) {
     const grids = data.panels ? data.panels.flatMap((p) => p.grids || []) : [data];
-    for (const g of grids) g.scale.stops = g.scale.stops || data.stops[g.scale.kind];
+    for (const g of grids) g.scale.stops = data.stops[g.scale.kind] || g.scale.stops;
   }
   return data;
 }
 
+// A group's rerun that only its fragment made sends a patch of the version the browser drew last
+// (ui/grid.py `diff`): {v, base, set: {path: value}, del: [path]}, paths "panels/2/grids/0/values".
+// Objects along a patched path are copied, so data a grid still holds is never changed under it.
+// A painted grid that Python took as it is comes back as {stroke: [name, id, seq]}: `strokes(ref)`
+// gives that stroke's values, or null (then the patch cannot be applied: null is returned).
+export function applyPatch(old, patch, strokes = () => null) {
+  const root = { ...old };
+  const parent = (path) => {
+    const keys = path.split("/");
+    const last = keys.pop();
+    let node = root;
+    for (const key of keys) {
+      const child = node[key];
+      node = node[key] = Array.isArray(child) ? child.slice() : { ...child };
+    }
+    return [node, last];
+  };
+  for (const [path, value] of Object.entries(patch.set || {})) {
+    const kept = value && value.stroke ? strokes(value.stroke) : undefined;
+    if (kept === null) return null;
+    const [node, key] = parent(path);
+    node[key] = kept === undefined ? value : kept;
+  }
+  for (const path of patch.del || []) {
+    const [node, key] = parent(path);
+    delete node[key];
+  }
+  root.v = patch.v;
+  return root;
+}
+
+// A patch of a version this mount does not hold (the element was drawn anew, a run was cut short):
+// ask Python for the whole data, which the next run sends. Each request is a new event.
+const STROKES_KEPT = 16;
+
+function strokeValues(group, [name, id, seq]) {
+  const found = (group.strokes.get(name) || []).find((kept) => kept.id === id && kept.seq === seq);
+  return found ? found.values : null;
+}
+
+function requestSync(group) {
+  group.syncs += 1;
+  group.el.dataset.syncs = String(group.syncs);
+  group.setStateValue("sync", { id: group.id, seq: group.syncs });
+}
+
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = parseData(component.data);
+  let data = readData(component.data);
   let entry = MOUNTS.get(parentElement);
   if (entry && !parentElement.contains(entry.root)) {
     entry.teardown();
     entry = undefined;
   }
-  if (data.panels) {
+  // Streamlit also calls the cleanup of a superseded call while still mounted: only a detached
+  // component is torn down.
+  const cleanup = () => {
+    if (!parentElement.isConnected) {
+      entry.teardown();
+      MOUNTS.delete(parentElement);
+    }
+  };
+  if (data.panels || data.base != null) {
     if (entry && !entry.panels) {
       entry.teardown();
       entry.root.remove();
@@ -1285,6 +1348,19 @@ export default function (component) {
       MOUNTS.set(parentElement, entry);
     }
     entry.setStateValue = setStateValue;
+    if (data.base != null) {
+      const group = entry;
+      const patched = group.wire && group.wire.v === data.base
+        ? applyPatch(group.wire, data, (ref) => strokeValues(group, ref)) : null;
+      if (!patched) {
+        requestSync(group);
+        return cleanup;
+      }
+      data = patched;
+      group.el.dataset.patches = String((Number(group.el.dataset.patches) || 0) + 1); // for the tests
+    }
+    entry.wire = data;
+    data = withStops(data);
     entry.live = data.live || null;
     reconcile(entry.el, data.panels, entry.panels, () => createPanel(entry), (panel, p) => updatePanel(entry, panel, p));
     // Python's answer is drawn; while a newer stroke is still on its way, the preview stays.
@@ -1302,14 +1378,7 @@ export default function (component) {
       MOUNTS.set(parentElement, entry);
     }
     entry.setSender(setStateValue);
-    entry.update(data);
+    entry.update(withStops(data));
   }
-  // Streamlit also calls the cleanup of a superseded call while still mounted: only a detached
-  // component is torn down.
-  return () => {
-    if (!parentElement.isConnected) {
-      entry.teardown();
-      MOUNTS.delete(parentElement);
-    }
-  };
+  return cleanup;
 }

@@ -117,6 +117,9 @@ def test_painting_the_input_updates_the_output_numbers(page: Page, app_url: str)
     colour = cell_pixels(page, "pg.paint")["colour"]
     np.testing.assert_array_equal(colour[..., 0], np.where(shown == 1, 255, 0)[:, :])
     np.testing.assert_array_equal(grid_values(page, "pg.output"), corr2d(shown, EDGE))
+    # Python answered each stroke with a patch of the workspace, and the browser never lost its version.
+    group = page.locator(".cl-group").first
+    assert int(group.get_attribute("data-patches") or 0) >= 2 and group.get_attribute("data-syncs") is None
     expect_no_exception(page)
 
 
@@ -669,6 +672,44 @@ def test_the_browsers_correlation_and_colour_range_are_the_cores(page: Page, app
     limits = page.evaluate("async ([url, tops]) => { const m = await import(url); "
                            "return tops.map((t) => m.niceLimit(t)); }", [url, tops])
     assert limits == [nice_limit(t) for t in tops]
+
+
+def test_the_browser_applies_pythons_patches_as_python_does(page: Page, app_url: str) -> None:
+    """grid.js's `applyPatch` on every pair of versions of a group, against the whole data Python sends."""
+    from grid_versions import group_versions
+
+    from ui.grid import _dumps, _wire, diff
+
+    open_playground(page, app_url)
+    url = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)"
+                        ".find((n) => /grid\\.js(\\?|$)/.test(n))")
+    wires = [_wire(v) for v in group_versions()]
+    cases = []
+    for old in wires:
+        for new in wires:
+            sets, gone = diff(old, new)
+            cases.append([_dumps(old), _dumps({"v": 2, "base": 1, "set": sets, "del": gone}), _dumps(new)])
+    results = page.evaluate("""async ([url, cases]) => {
+      const m = await import(url);
+      const sorted = (x) => (Array.isArray(x) ? x.map(sorted) : x && typeof x === "object"
+        ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sorted(x[k])])) : x);
+      const same = (a, b) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+      return cases.map(([old, patch, whole]) => {
+        const got = m.applyPatch({...JSON.parse(old), v: 1}, JSON.parse(patch));
+        return same(got, {...JSON.parse(whole), v: 2});
+      });
+    }""", [url, cases])
+    assert results == [True] * len(cases)
+    # "Your stroke": the values come from the stroke the browser kept, or the patch cannot be applied.
+    refs = page.evaluate("""async (url) => {
+      const m = await import(url);
+      const patch = {v: 2, base: 1, set: {"panels/0/grids/0/values": {stroke: ["x", "me", 3]}}};
+      const old = {v: 1, panels: [{grids: [{values: [0, 0]}]}]};
+      const kept = (ref) => (ref[2] === 3 ? [1, 2] : null);
+      return [m.applyPatch(old, patch, kept).panels[0].grids[0].values, m.applyPatch(old, patch),
+              old.panels[0].grids[0].values];
+    }""", url)
+    assert refs == [[1, 2], None, [0, 0]]
 
 
 def _readers(X_shape: tuple[int, int], K: np.ndarray, settings: dict, flip: bool, r: int, c: int) -> list:
