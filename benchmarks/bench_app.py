@@ -204,22 +204,26 @@ STROKE_PROBE_JS = f"""([name, paint]) => {{
 # Samples the loss chart once per animation frame for `duration` ms: animation frames drawn
 # (data-frames), server updates (distinct data-last-epoch values: every tick brings new epochs at
 # 1000 epochs/s), draws, and the epochs covered.
+# Sampled once per animation frame; a remounted chart restarts its counters, so counts are summed
+# over the samples (a drop is a restart) rather than taken end to end.
 TRAINING_PROBE_JS = f"""(duration) => new Promise((resolve) => {{
   const data = {LOSS_DATA_JS};
-  const first = data();
-  let last = first, updates = 0, epoch = first.lastEpoch;
+  let prev = data(), updates = 0, frames = 0, draws = 0, restarts = 0;
+  const first = prev;
   const t0 = performance.now();
   const frame = () => {{
     const d = data();
     if (d) {{
-      if (d.lastEpoch !== epoch) {{ updates += 1; epoch = d.lastEpoch; }}
-      last = d;
+      if (d.lastEpoch !== prev.lastEpoch) updates += 1;
+      const restarted = Number(d.frames) < Number(prev.frames) || Number(d.draws) < Number(prev.draws);
+      restarts += restarted ? 1 : 0;
+      frames += restarted ? Number(d.frames) : Number(d.frames) - Number(prev.frames);
+      draws += restarted ? Number(d.draws) : Number(d.draws) - Number(prev.draws);
+      prev = d;
     }}
     if (performance.now() - t0 < duration) requestAnimationFrame(frame);
-    else resolve({{seconds: (performance.now() - t0) / 1000, updates,
-                   frames: Number(last.frames) - Number(first.frames),
-                   draws: Number(last.draws) - Number(first.draws),
-                   epochs: Number(last.lastEpoch) - Number(first.lastEpoch)}});
+    else resolve({{seconds: (performance.now() - t0) / 1000, updates, frames, draws, restarts,
+                   epochs: Number(prev.lastEpoch) - Number(first.lastEpoch)}});
   }};
   requestAnimationFrame(frame);
 }})"""
@@ -382,7 +386,7 @@ def training(browser: Browser, url: str, seconds: float) -> dict[str, float]:
         context.close()
     s = r["seconds"]
     return {"seconds": s, "frames_per_s": r["frames"] / s, "ticks_per_s": r["updates"] / s,
-            "draws_per_s": r["draws"] / s, "epochs_per_s": r["epochs"] / s}
+            "draws_per_s": r["draws"] / s, "epochs_per_s": r["epochs"] / s, "chart_remounts": r["restarts"]}
 
 
 # --- main ------------------------------------------------------------------------------------------------
