@@ -13,14 +13,18 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pytest
 from browser_helpers import (
+    APP_COLD_MS,
     cell_pixels,
     cell_point,
+    click_button,
     drag,
+    expect_no_exception,
     grid_caption,
     grid_data,
     wait_for_acknowledged,
     wait_for_grid,
     wait_for_grid_attr,
+    wait_for_script_end,
 )
 from playwright.sync_api import Page, expect
 
@@ -154,3 +158,32 @@ def test_strokes_in_quick_succession_all_survive(page: Page, harness_url: str) -
     for row in rows:
         drag(page, "paint", [(row, 0), (row, 7)], steps=2)
     expect_shown(page, as_grid({(r, c) for r in rows for c in range(8)}, 8))
+
+
+GROUP_HARNESS = "tests/browser/apps/group_harness.py"
+
+
+def test_a_group_that_lost_its_version_asks_for_the_whole_data(
+    page: Page, streamlit_server: Callable[[str], str]
+) -> None:
+    """A patch of a version the browser never drew is not applied: the browser asks for everything."""
+    page.goto(streamlit_server(GROUP_HARNESS))
+    wait_for_grid(page, "out", np.zeros((6, 5)), timeout_ms=APP_COLD_MS)
+    wait_for_script_end(page)
+    group = page.locator(".cl-group").first
+    drag(page, "paint", [(1, 1), (1, 3)])
+    X = as_grid([(1, 1), (1, 2), (1, 3)], 6)
+    wait_for_grid(page, "out", corr2d(X, EDGE))
+    wait_for_acknowledged(page, "paint")
+    assert group.get_attribute("data-patches") == "1" and group.get_attribute("data-syncs") is None
+
+    click_button(page, "h.lose")  # the fragment's next run patches a version the browser never drew
+    expect(group).to_have_attribute("data-syncs", "1")
+    wait_for_script_end(page)
+    drag(page, "paint", [(4, 0), (4, 2)])  # the whole data arrived: patches apply again
+    X[4, :3] = 1.0
+    wait_for_grid(page, "out", corr2d(X, EDGE))
+    wait_for_grid(page, "paint", X)
+    expect(group).to_have_attribute("data-patches", "2")
+    assert group.get_attribute("data-syncs") == "1"
+    expect_no_exception(page)
