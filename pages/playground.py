@@ -154,25 +154,44 @@ def settings_row() -> None:
                     help="Set padding, stride and dilation separately for rows (↕) and columns (↔).")
 
 
-def setup_row(columns: list) -> None:
-    """Presets and sizes above the input and kernel grids (outside the live fragment: they rerun the page)."""
+def setup_row() -> None:
+    """The input's and the kernel's tools (presets, sizes, edits, uploads) in popovers, then the brush.
+
+    Outside the live fragment: each tool replaces a grid and reruns the page. In popovers because the
+    browser renders a popover's content (and fetches its widgets' code) only once it is opened: with
+    these eighteen widgets on the first screen, a first visit took ≈ 100 ms longer to draw the grids.
+    """
     X, K = ss[ws.X_KEY], ss[ws.K_KEY]
     ss.setdefault("pg.rows", X.shape[0])
     ss.setdefault("pg.cols", X.shape[1])
     ss.setdefault("pg.krows", K.shape[0])
     ss.setdefault("pg.kcols", K.shape[1])
-    preset, rows, cols = columns[0].columns([2, 1, 1], vertical_alignment="bottom")
-    preset.selectbox("Input preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
-                     placeholder="Load a picture…", key="pg.image_preset", on_change=_on_image_preset)
-    rows.number_input("Rows", *share.INPUT_SIDES, step=1, key="pg.rows", on_change=_on_input_size)
-    cols.number_input("Columns", *share.INPUT_SIDES, step=1, key="pg.cols", on_change=_on_input_size)
-    preset, rows, cols = columns[1].columns([2, 1, 1], vertical_alignment="bottom")
-    preset.selectbox("Kernel preset", list(KERNELS), index=None, format_func=lambda k: KERNELS[k].label,
-                     placeholder="Load a kernel…", key="pg.kernel_preset", on_change=_on_kernel_preset)
-    rows.number_input("Rows", *share.KERNEL_SIDES, step=1, key="pg.krows", on_change=_on_kernel_size)
-    cols.number_input("Cols", *share.KERNEL_SIDES, step=1, key="pg.kcols", on_change=_on_kernel_size,
-                      help="Columns of the kernel")
-    brush, eraser, _ = columns[2].columns([2, 2, 1], vertical_alignment="bottom")
+    inputs, kernels, camera, brush, eraser = st.columns([3, 3, 2, 2, 2], vertical_alignment="bottom")
+    with inputs.popover("Input X: presets, size, edits, upload", icon=":material/image:", width="stretch",
+                        key="pg.input_tools"):
+        preset, rows, cols = st.columns([2, 1, 1], vertical_alignment="bottom")
+        preset.selectbox("Input preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
+                         placeholder="Load a picture…", key="pg.image_preset", on_change=_on_image_preset)
+        rows.number_input("Rows", *share.INPUT_SIDES, step=1, key="pg.rows", on_change=_on_input_size)
+        cols.number_input("Columns", *share.INPUT_SIDES, step=1, key="pg.cols", on_change=_on_input_size)
+        st.pills("Edit the input X", list(TRANSFORMS), format_func=TRANSFORMS.get, key="pg.edit_x",
+                 on_change=_on_input_edit)
+        st.file_uploader("Upload a picture: it becomes a grayscale grid of the current size (set Rows and "
+                         "Columns first for more detail); Photo mode below uses it at full size.",
+                         key="pg.upload", on_change=_on_upload)
+    with kernels.popover("Kernel K: presets, size, flip", icon=":material/grid_on:", width="stretch",
+                         key="pg.kernel_tools"):
+        preset, rows, cols = st.columns([2, 1, 1], vertical_alignment="bottom")
+        preset.selectbox("Kernel preset", list(KERNELS), index=None, format_func=lambda k: KERNELS[k].label,
+                         placeholder="Load a kernel…", key="pg.kernel_preset", on_change=_on_kernel_preset)
+        rows.number_input("Rows", *share.KERNEL_SIDES, step=1, key="pg.krows", on_change=_on_kernel_size)
+        cols.number_input("Cols", *share.KERNEL_SIDES, step=1, key="pg.kcols", on_change=_on_kernel_size,
+                          help="Columns of the kernel")
+        st.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",
+                 on_change=_on_kernel_edit)
+    with camera.popover("Camera", icon=":material/photo_camera:", width="stretch", key="pg.camera_tools"):
+        st.camera_input("A snapshot becomes a grayscale grid of the current size.", key="pg.camera",
+                        on_change=_on_camera)
     brush.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush", min_value=-1e6,
                        max_value=1e6, help="Dragging on the input (or the kernel) paints this value.", **KEEP)
     eraser.toggle("Eraser", key="pg.eraser", help="Paint zeros (right-drag erases too).", **KEEP)
@@ -318,32 +337,11 @@ def _on_kernel_edit() -> None:
         _on_kernel_op(op)
 
 
-def tools_row() -> None:
-    """Edits of the whole input and the kernel, and uploads: each replaces a grid, so each reruns the page.
-
-    Two rows of pills rather than eight buttons, and the uploader in a popover: every element of the page
-    is re-rendered by the browser after each stroke, and a popover's content (with its code) only once
-    it is opened, so the page keeps few of them.
-    """
-    left, right, upload, camera = st.columns([6, 4, 3, 2], gap="medium", vertical_alignment="bottom")
-    left.pills("Edit the input X", list(TRANSFORMS), format_func=TRANSFORMS.get, key="pg.edit_x",
-               on_change=_on_input_edit)
-    right.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",
-                on_change=_on_kernel_edit)
-    with upload.popover("Upload a picture", icon=":material/upload:", width="stretch"):
-        st.file_uploader("A picture becomes a grayscale grid of the current size (set Rows and Columns "
-                         "first for more detail); Photo mode below uses it at full size.", key="pg.upload",
-                         on_change=_on_upload)
-    with camera.popover("Camera", icon=":material/photo_camera:", width="stretch"):
-        st.camera_input("A snapshot becomes a grayscale grid of the current size.", key="pg.camera",
-                        on_change=_on_camera)
-
-
 def photo_panel(state: share.PlaygroundState) -> None:
     """The current kernel on the uploaded picture (or a built-in scene) at full size, input beside output."""
     photo, name = _uploaded_photo() or (None, None)
     if photo is None:
-        st.caption("No picture uploaded yet (see “Upload a picture” above): a built-in scene is used.")
+        st.caption("No picture uploaded yet (Input X above: upload a picture): a built-in scene is used.")
         photo, name = _sample_photo(), "built-in scene"
     P = photo.astype(np.float32) / 255
     op = conv2d if state.mode == "convolution" else corr2d
@@ -425,9 +423,8 @@ def playground() -> None:
     with settings:
         settings_row()
     with setup:
-        setup_row(st.columns([5, 4, 9], gap="small"))
+        setup_row()
     with st.container(key="pg_more"):  # on a phone, after the settings (app.css): the grids come first
-        tools_row()
         if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
                      **KEEP):
             photo_panel(ws.current())

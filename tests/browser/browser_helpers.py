@@ -545,21 +545,57 @@ def metric_value(page: Page, label: str) -> Locator:
     ).get_by_test_id("stMetricValue")
 
 
+def open_popover(page: Page, label: str) -> None:
+    """Open the popover whose button reads `label` (its content is only rendered once it is open)."""
+    page.get_by_test_id("stPopover").filter(has_text=label).get_by_role("button").first.click()
+    expect(page.get_by_test_id("stPopoverBody")).to_be_visible()
+
+
+def close_popover(page: Page) -> None:
+    """Close the open popover (Escape), so it no longer covers the grids."""
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("stPopoverBody")).to_have_count(0)
+
+
+# Widgets that live in a popover, by key -> the start of the popover's label.
+IN_POPOVER = {
+    **dict.fromkeys(("pg.image_preset", "pg.rows", "pg.cols", "pg.edit_x", "pg.upload"), "Input X"),
+    **dict.fromkeys(("pg.kernel_preset", "pg.krows", "pg.kcols", "pg.edit_k"), "Kernel K"),
+    "pg.camera": "Camera",
+}
+
+
+def reveal(page: Page, key: str) -> bool:
+    """Open the popover holding the widget `key` if it is closed; True if it was opened here."""
+    if key not in IN_POPOVER or keyed(page, key).count():
+        return False
+    open_popover(page, IN_POPOVER[key])
+    expect(keyed(page, key)).to_be_visible()
+    return True
+
+
 def set_number(page: Page, key: str, value: float) -> None:
-    """Type `value` into the number input with key `key` and commit it (Enter)."""
+    """Type `value` into the number input with key `key` and commit it (Enter); a popover it lives in
+    is opened for it and closed again."""
+    opened = reveal(page, key)
     box = keyed(page, key).locator("input")
     box.fill(f"{value:g}")
     box.press("Enter")
+    if opened:
+        close_popover(page)
 
 
 def choose_option(page: Page, key: str, option: str) -> None:
-    """Pick `option` (its label) in the selectbox with key `key`."""
+    """Pick `option` (its label) in the selectbox with key `key` (opening and closing its popover)."""
+    opened = reveal(page, key)
     box = keyed(page, key).get_by_role("combobox")
     box.click()
     option_ = page.get_by_role("option", name=option, exact=True)
     if not option_.is_visible():  # a click opens the list of a selectbox that shows a placeholder only
         box.press("ArrowDown")
     option_.click()
+    if opened:
+        close_popover(page)
 
 
 def horizontal_overflow(page: Page) -> dict[str, Any]:

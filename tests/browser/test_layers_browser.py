@@ -25,6 +25,7 @@ from browser_helpers import (
     horizontal_overflow,
     keyed,
     new_app_context,
+    open_popover,
     screenshot_whole_page,
     wait_for_acknowledged,
     wait_for_grid,
@@ -86,12 +87,6 @@ def open_tab(page: Page, label: str) -> None:
     for name in TAB_GRIDS[label]:
         wait_for_grid(page, name)
     wait_for_script_end(page)
-
-
-def open_popover(page: Page, label: str) -> None:
-    """Open the popover whose button reads `label` (its content is only rendered once it is open)."""
-    page.get_by_test_id("stPopover").filter(has_text=label).get_by_role("button").click()
-    expect(page.get_by_test_id("stPopoverBody")).to_be_visible()
 
 
 def _png(pixels: np.ndarray) -> bytes:

@@ -34,6 +34,8 @@ from browser_helpers import (
     grid_values,
     keyed,
     new_app_context,
+    open_popover,
+    reveal,
     set_number,
     wait_for_acknowledged,
     wait_for_grid,
@@ -465,7 +467,7 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     levels[1:5, 5:7] = 128
     picture = np.kron(levels, np.ones((2, 2), dtype=np.uint8))
 
-    open_popover(page, "Upload a picture")
+    open_popover(page, "Input X")
     uploader = keyed(page, "pg.upload").locator('input[type="file"]')
     uploader.set_input_files(files=[{"name": "blocks.png", "mimeType": "image/png", "buffer": _png(picture)}])
     X = levels / 255.0
@@ -481,6 +483,7 @@ def test_upload_a_picture_and_a_non_picture(page: Page, app_url: str) -> None:
     wait_for_grid(page, "pg.paint", X)
 
     # The app still works: Invert flips the grid and the output follows.
+    reveal(page, "pg.edit_x")
     keyed(page, "pg.edit_x").get_by_role("radio", name="Invert").click()
     wait_for_grid(page, "pg.paint", 1.0 - X, atol=1e-12)
     wait_for_grid(page, "pg.output", corr2d(1.0 - X, EDGE), atol=1e-12)
@@ -508,12 +511,6 @@ def test_a_camera_snapshot_becomes_the_input_grid(page: Page, app_url: str) -> N
     assert np.allclose(X * 255, np.round(X * 255))  # a picture's levels, whole 255ths
     wait_for_grid(page, "pg.output", corr2d(X, EDGE), atol=1e-9)
     expect_no_exception(page)
-
-
-def open_popover(page: Page, label: str) -> None:
-    """Open the popover whose button reads `label` (its content is only rendered once it is open)."""
-    page.get_by_test_id("stPopover").filter(has_text=label).get_by_role("button").click()
-    expect(page.get_by_test_id("stPopoverBody")).to_be_visible()
 
 
 def _download(page: Page, key: str) -> bytes:
