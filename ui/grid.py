@@ -14,7 +14,10 @@ newer stroke while a new revision always shows. View mode sends picks `{id, seq,
 
 A *group* (`grid_group`) draws several panels of grids as one element: the Playground's live
 workspace is one group, so a stroke reruns one element instead of twenty. Each grid of a group has a
-`name`; its events come back under it (`take_stroke(key, ..., name=...)`).
+`name`; its events come back under it (`take_stroke(key, ..., name=...)`). When only a fragment reruns,
+a group sends a patch of the version the browser drew last (`diff`), in which a painted grid Python took
+as it is comes back as a reference to the browser's own stroke; a browser holding another version asks
+for the whole data (its "sync" state) and gets it on the next run.
 
 Testing with AppTest, where custom components are unknown elements and their callbacks never fire:
 set the component's state before `run()` with `inject_stroke(at.session_state, key, grid, revision)`
@@ -333,9 +336,10 @@ def _send_group(key: str, data: dict) -> None:
             message["del"] = gone
     else:
         message = {**wire, "v": version}
-    st.session_state[sent_key] = (version, wire)
     _component()(key=key, data=_dumps(message).encode(), on_stroke_change=_noop, on_pick_change=_noop,
                  on_sync_change=_noop)
+    # Recorded once sent: a run cut short raises inside the call above, before its message is queued.
+    st.session_state[sent_key] = (version, wire)
 
 
 def _taken_as_is(wire: dict, path: str, values: _Raw, taken: dict) -> list | None:

@@ -1301,8 +1301,7 @@ export function applyPatch(old, patch, strokes = () => null) {
   return root;
 }
 
-// A patch of a version this mount does not hold (the element was drawn anew, a run was cut short):
-// ask Python for the whole data, which the next run sends. Each request is a new event.
+// The strokes a group keeps per grid, for patches that refer to them ("your stroke").
 const STROKES_KEPT = 16;
 
 function strokeValues(group, [name, id, seq]) {
@@ -1310,6 +1309,8 @@ function strokeValues(group, [name, id, seq]) {
   return found ? found.values : null;
 }
 
+// A patch of a version this mount does not hold (the element was drawn anew, a run was cut short):
+// ask Python for the whole data, which the next run sends. Each request is a new event.
 function requestSync(group) {
   group.syncs += 1;
   group.el.dataset.syncs = String(group.syncs);
