@@ -659,10 +659,15 @@ def page_in(context: BrowserContext, name: str, failed: Callable[[], bool]) -> I
     fetched and compiled once per module instead of once per test; sessions stay separate.
     """
     page = context.new_page()
+    problems: list[str] = []  # the page's uncaught errors and console errors, printed if the test fails
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error"
+            else None)
     try:
         yield page
     finally:
         if failed():
+            print("\n".join(problems[-20:]) or "no page errors")
             stem = re.sub(r"[^\w.-]+", "_", name)
             path = ARTIFACTS / "screenshots" / f"{stem}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
