@@ -327,10 +327,12 @@ def _send_group(key: str, data: dict) -> None:
     taken = st.session_state.pop(_TAKEN.format(key), {})
     if sent and not sync and _in_fragment_run():
         sets, gone = diff(sent[1], wire)
-        for path, value in sets.items():
-            # A painted grid that Python took as it is: the browser holds those values already.
-            if path.endswith("/values") and (stroke := _taken_as_is(wire, path, value, taken)) is not None:
-                sets[path] = {"stroke": stroke}
+        # A painted grid that Python took as it is: the browser holds those values already.
+        as_is = {g["name"]: [g["name"], *taken[g["name"]][:2]] for g in _grids_of(data)
+                 if g["name"] in taken and taken[g["name"]][2].ravel().tolist() == g["values"]}
+        for path in sets:
+            if (name := _grid_name(wire, path)) in as_is:
+                sets[path] = {"stroke": as_is[name]}
         message: dict[str, Any] = {"v": version, "base": sent[0], "set": sets}
         if gone:
             message["del"] = gone
@@ -342,16 +344,12 @@ def _send_group(key: str, data: dict) -> None:
     st.session_state[sent_key] = (version, wire)
 
 
-def _taken_as_is(wire: dict, path: str, values: _Raw, taken: dict) -> list | None:
-    """[name, id, seq] of the stroke whose grid equals `values` at `path` (…/grids/i/values), else None."""
+def _grid_name(wire: dict, path: str) -> str | None:
+    """The name of the grid whose values `path` is ("panels/i/grids/j/values"), else None."""
     parts = path.split("/")
-    if len(parts) != 5 or parts[0] != "panels":
+    if len(parts) != 5 or parts[0] != "panels" or parts[4] != "values":
         return None
-    name = wire["panels"][int(parts[1])]["grids"][int(parts[3])]["name"]
-    if name not in taken:
-        return None
-    stroke_id, seq, painted = taken[name]
-    return [name, stroke_id, seq] if _values_json(painted.ravel().tolist()) == values else None
+    return wire["panels"][int(parts[1])]["grids"][int(parts[3])]["name"]
 
 
 def _take_event(key: str, state_name: str) -> bool:
