@@ -79,9 +79,8 @@ PAGES: dict[str, dict[str, Any]] = {
     "bare": {"path": "", "grids": [], "text": BARE_TEXT},
     "playground": {"path": "", "grids": ["pg.paint", "pg.kedit", "pg.output", "pg.ex_w", "pg.ex_k",
                                          "pg.ex_p"]},
-    "lesson": {"path": "/lesson", "grids": [
-        "l1.X", "l1.K", "l1.Y = corr2d(X, K)", "l2.kernel", "l2.output", "l4a.X", "l4a.K", "l5a.X.T", "l5a.K",
-        "l6.recovered start", "l6.learned", "l6.target [1, −1]"]},
+    # The lesson's first screen is its step 1 (one step is shown at a time).
+    "lesson": {"path": "/lesson", "grids": ["l1.X", "l1.K", "l1.Y = corr2d(X, K)"]},
     "train": {"path": "/train", "grids": ["tr.paint_x", "tr.learned", "tr.target_fig", "tr.pred"],
               "loss_chart": True},
 }

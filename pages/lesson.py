@@ -28,7 +28,7 @@ from convlab.training import KernelTrainer, TrainConfig, loss_landscape
 from ui import share
 from ui import workspace as ws
 from ui.grid import grid_group, panel, view_data
-from ui.progress import mark_done, teacher_view
+from ui.progress import is_done, mark_done, teacher_view
 from ui.state import require_entry_script
 from ui.widgets import cell_text, printout, show_source
 
@@ -62,14 +62,25 @@ def _grids(*named: tuple[str, np.ndarray], key: str, cell: int = 44, shared: tup
     grid_group(key, panels)
 
 
+def _choose(key: str, choice: str) -> None:
+    ss[key] = choice
+
+
 def _predict(step: int, question: str, answers: dict[str, tuple[bool, str]], key: str) -> bool:
     """Ask first; once the learner answers, that answer's own feedback (and the step counts as done).
 
-    `answers`: choice -> (right?, feedback). In the teacher view the right answer shows at once. Returns
-    True when the answer may be revealed.
+    `answers`: choice -> (right?, feedback), one button each (`{key}.{i}`; the chosen one is filled), the
+    choice kept in `ss[key]`. Buttons, not a radio: the lesson's first screen then needs no other widget
+    family's code (each costs the cold load 0.1-0.3 s, benchmarks/bench_app.py). In the teacher view the
+    right answer shows at once. Returns True when the answer may be revealed.
     """
-    guess = st.radio(question, list(answers), index=None, key=key)
-    if guess is None:
+    st.markdown(f"**Predict first.** {question}")
+    guess = ss.get(key)
+    with st.container(horizontal=True, key=f"{key}.choices"):
+        for i, choice in enumerate(answers):
+            st.button(choice, key=f"{key}.{i}", type="primary" if choice == guess else "secondary",
+                      on_click=_choose, args=(key, choice))
+    if guess not in answers:
         if teacher_view():
             right = next(choice for choice, (ok, _) in answers.items() if ok)
             st.success(f"**Answer:** {right}. {answers[right][1]}", icon=":material/school:")
@@ -479,16 +490,71 @@ def _why_learning_works(start: np.ndarray) -> None:
                "`[−1, 1]`, the flip, and nobody can tell the difference from the output.")
 
 
+STEPS = {  # step -> (its button's label, the function that draws it)
+    1: ("The 3×3 example", step_first_example),
+    2: ("The layer", step_layer),
+    3: ("Convolution", step_convolution),
+    4: ("Edges", step_edges),
+    5: ("Transposed", step_transposed),
+    6: ("Learning", step_learning),
+}
+STEP = "l.step"  # this session's step; the address bar's ?step=N says it too (a reload or a link keeps it)
+
+
+def _go(step: int) -> None:
+    ss[STEP] = step
+
+
+def current_step() -> int:
+    """The step to show: the link's ?step=N on arrival, else this session's; a bad N says so and shows 1."""
+    raw = st.query_params.get("step")
+    if raw is not None and ss.get("l.step_read") != raw:
+        ss["l.step_read"] = raw  # read once: later the buttons move the step and rewrite the link
+        if raw.isdigit() and int(raw) in STEPS:
+            ss[STEP] = int(raw)
+        else:
+            st.info(f"This link's step “{raw[:20]}” is not a step of the lesson (1 to {len(STEPS)}): here is "
+                    "step 1.", icon=":material/info:")
+            ss[STEP] = 1
+    step = ss.setdefault(STEP, 1)
+    if step == 1:
+        st.query_params.pop("step", None)
+    else:
+        st.query_params["step"] = str(step)
+    ss["l.step_read"] = st.query_params.get("step")
+    return step
+
+
+def stepper(step: int, *, where: str) -> None:
+    """The steps as a row of buttons (the current one filled, finished ones ticked), or Previous / Next."""
+    if where == "top":
+        with st.container(horizontal=True, key="l.steps"):
+            for n, (label, _) in STEPS.items():
+                st.button(f"{n} · {label}", key=f"l.step{n}", on_click=_go, args=(n,),
+                          type="primary" if n == step else "secondary",
+                          icon=":material/check_circle:" if is_done(f"lesson.{n}") else None)
+        return
+    with st.container(horizontal=True, key="l.pager"):
+        if step > 1:
+            st.button(f"Previous: {step - 1} · {STEPS[step - 1][0]}", key="l.prev", on_click=_go,
+                      args=(step - 1,), icon=":material/arrow_back:")
+        if step < len(STEPS):
+            st.button(f"Next: {step + 1} · {STEPS[step + 1][0]}", key="l.next", on_click=_go,
+                      args=(step + 1,), type="primary", icon=":material/arrow_forward:",
+                      icon_position="right")
+        elif st.button("On to the exercises", key="l.exercises", type="primary",
+                       icon=":material/arrow_forward:", icon_position="right"):
+            st.switch_page("pages/exercises.py")
+
+
 def lesson() -> None:
     st.title("Convolutions for images")
-    st.caption("The classic lesson, live: every grid below is computed by ConvLab as you read, and the "
-               "notebook's own printouts are replayed digit for digit.")
-    step_first_example()
-    step_layer()
-    step_convolution()
-    step_edges()
-    step_transposed()
-    step_learning()
+    st.caption("The classic lesson in six steps, live: every grid is computed by ConvLab as you read, and "
+               "the notebook's own printouts are replayed digit for digit.")
+    step = current_step()
+    stepper(step, where="top")
+    STEPS[step][1]()
+    stepper(step, where="bottom")
 
 
 lesson()

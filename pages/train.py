@@ -1,5 +1,6 @@
 """Train a kernel: learn a kernel from an input and a target, watching the loss as it streams."""
 
+import html
 import time
 
 import numpy as np
@@ -73,64 +74,79 @@ def _on_true_size() -> None:
     ss["tr.K_rev"] += 1
 
 
-def data_panel() -> tuple[np.ndarray, np.ndarray, tuple[int, int], np.ndarray | None]:
-    """Input X (H, W), target Y (H', W'), the kernel shape to learn, and the true kernel if known."""
-    with st.container():
-        X = ss["tr.X"]
-        st.subheader(f"Input X · {X.shape[0]}×{X.shape[1]}")
-        st.selectbox("Image preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
-                     placeholder="Load a preset…", key="tr.x_preset", on_change=_on_input_preset)
-        painted = paint_grid(X, key="tr.paint_x", scale=IMAGE, revision=ss["tr.X_rev"], height=220)
-        if painted is not None:
-            ss["tr.X"] = X = painted
-            ss[ts.INPUT_NAME] = None  # not a preset any more: the link cannot keep it
-    with st.container():
-        st.subheader("Target Y")
+def input_tools() -> None:
+    """The input's preset (its grid is painted on the page)."""
+    st.selectbox("Image preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
+                 placeholder="Load a preset…", key="tr.x_preset", on_change=_on_input_preset)
+
+
+def input_grid() -> np.ndarray:
+    """The input X (H, W), painted on the page."""
+    X = ss["tr.X"]
+    st.markdown(f"**Input X** · {X.shape[0]}×{X.shape[1]}")
+    painted = paint_grid(X, key="tr.paint_x", scale=IMAGE, revision=ss["tr.X_rev"], height=220)
+    if painted is not None:
+        ss["tr.X"] = X = painted
+        ss[ts.INPUT_NAME] = None  # not a preset any more: the link cannot keep it
+    return X
+
+
+def data_panel(X: np.ndarray, tools: DeltaGenerator) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None]:
+    """The target Y (H', W'), the kernel shape to learn, and the true kernel if known.
+
+    Its choices sit in `tools` (a popover); a kernel to type or a target to paint is drawn on the page.
+    """
+    with tools:
         kind = st.radio("Learn from", list(TARGETS), format_func=TARGETS.get, key="tr.target", **KEEP)
-        K_true = None
-        if kind == "preset":
+    K_true = None
+    if kind == "preset":
+        with tools:
             name = st.selectbox("Hidden kernel", list(KERNELS), format_func=lambda k: KERNELS[k].label,
                                 key="tr.true_preset", **KEEP)
-            K_true = kernel_preset(name)
-        elif kind == "kernel":
+        K_true = kernel_preset(name)
+    elif kind == "kernel":
+        ss.setdefault("tr.k_rows", ss["tr.K_true"].shape[0])
+        ss.setdefault("tr.k_cols", ss["tr.K_true"].shape[1])
+        with tools:
             rows, cols = st.columns(2)
-            ss.setdefault("tr.k_rows", ss["tr.K_true"].shape[0])
-            ss.setdefault("tr.k_cols", ss["tr.K_true"].shape[1])
             rows.number_input("Kernel rows", *share.KERNEL_SIDES, key="tr.k_rows", on_change=_on_true_size)
             cols.number_input("Kernel columns", *share.KERNEL_SIDES, key="tr.k_cols", on_change=_on_true_size)
-            K_true = ss["tr.K_true"]
-            edited = edit_grid(K_true, key="tr.kedit", scale=signed_scale(K_true), revision=ss["tr.K_rev"],
-                               title="true kernel (type its numbers)", height=180)
-            if edited is not None:
-                ss["tr.K_true"] = K_true = edited
-        if K_true is not None:
-            shape = K_true.shape
-            if shape[0] > X.shape[0] or shape[1] > X.shape[1]:
-                st.error(f"The kernel {shape[0]}×{shape[1]} is larger than the input "
-                         f"{X.shape[0]}×{X.shape[1]}: choose a larger image or a smaller kernel.")
-                st.stop()
+        K_true = ss["tr.K_true"]
+        edited = edit_grid(K_true, key="tr.kedit", scale=signed_scale(K_true), revision=ss["tr.K_rev"],
+                           title="true kernel (type its numbers)", height=180)
+        if edited is not None:
+            ss["tr.K_true"] = K_true = edited
+    if K_true is not None:
+        shape = K_true.shape
+        if shape[0] > X.shape[0] or shape[1] > X.shape[1]:
+            st.error(f"The kernel {shape[0]}×{shape[1]} is larger than the input "
+                     f"{X.shape[0]}×{X.shape[1]}: choose a larger image or a smaller kernel.")
+            st.stop()
+        with tools:
             noise = st.slider("Noise added to the target (std)", 0.0, 1.0, step=0.05, key="tr.noise", **KEEP)
-            Y = make_target(X, K_true, noise=noise, seed=int(ss.get("tr.seed", 0)))
             if kind == "preset":
                 st.toggle("Reveal the hidden kernel", key="tr.reveal", **KEEP,
                           help="Show the kernel that made the target beside the learned one.")
-            return X, Y, shape, K_true
+        Y = make_target(X, K_true, noise=noise, seed=int(ss.get("tr.seed", 0)))
+        return Y, shape, K_true
+    with tools:
         rows, cols = st.columns(2)
         kr = rows.number_input("Kernel rows", 1, min(7, X.shape[0]), key="tr.out_rows", **KEEP)
         kc = cols.number_input("Kernel columns", 1, min(7, X.shape[1]), key="tr.out_cols", **KEEP)
-        target_shape = (X.shape[0] - kr + 1, X.shape[1] - kc + 1)
-        if ss["tr.Y_paint"].shape != target_shape:
-            lesson_shape = target_shape == (X.shape[0], X.shape[1] - 1)
-            ss["tr.Y_paint"] = corr2d(X, kernel_preset("edge")) if lesson_shape else np.zeros(target_shape)
-            ss["tr.Y_rev"] += 1
-        st.caption("Paint what the kernel should output: 1 brush paints +1, right-drag erases.")
         brush = st.number_input("Brush value", value=1.0, step=0.5, format="%g", key="tr.y_brush", **KEEP)
-        Y = ss["tr.Y_paint"]
-        painted = paint_grid(Y, key="tr.paint_y", scale=signed_scale(Y, [brush]), brush=brush,
-                             revision=ss["tr.Y_rev"], title="target Y (paint it)", height=260)
-        if painted is not None:
-            ss["tr.Y_paint"] = Y = painted
-        return X, Y, (int(kr), int(kc)), None
+    target_shape = (X.shape[0] - kr + 1, X.shape[1] - kc + 1)
+    if ss["tr.Y_paint"].shape != target_shape:
+        lesson_shape = target_shape == (X.shape[0], X.shape[1] - 1)
+        ss["tr.Y_paint"] = corr2d(X, kernel_preset("edge")) if lesson_shape else np.zeros(target_shape)
+        ss["tr.Y_rev"] += 1
+    st.caption(f"Paint what the kernel should output: drag paints {brush:g} (set under Target), right-drag "
+               "erases.")
+    Y = ss["tr.Y_paint"]
+    painted = paint_grid(Y, key="tr.paint_y", scale=signed_scale(Y, [brush]), brush=brush,
+                         revision=ss["tr.Y_rev"], title="target Y (paint it)", height=260)
+    if painted is not None:
+        ss["tr.Y_paint"] = Y = painted
+    return Y, (int(kr), int(kc)), None
 
 
 def _ask(what: str) -> None:
@@ -139,15 +155,13 @@ def _ask(what: str) -> None:
     ss["tr.prediction"] = None
 
 
-def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float, DeltaGenerator]:
-    """The model and optimiser settings -> (TrainConfig, target loss or 0, the place for the question)."""
-    st.subheader("Model and optimiser")
+def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float]:
+    """The model and optimiser settings (in a popover) -> (TrainConfig, target loss or 0)."""
     # Full width: each optimizer's name says what it is, which takes a line.
     optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="tr.optimizer",
                              on_change=_ask, args=("optimizer",), **KEEP)
     loss = st.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="tr.loss", on_change=_ask,
                         args=("loss",), **KEEP)
-    question = st.container()
     lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, format_func=lambda v: f"{v:g}",
                           key="tr.lr", **KEEP)
     a, b = st.columns(2)
@@ -161,7 +175,7 @@ def model_panel(kernel_shape: tuple[int, int]) -> tuple[TrainConfig, float, Delt
     bias = st.toggle("Learn a bias too", key="tr.bias", **KEEP)
     config = TrainConfig(kernel_shape=kernel_shape, lr=float(lr), epochs=int(epochs), seed=int(seed),
                          optimizer=optimizer, bias=bias, loss=loss, init=init)
-    return config, float(target_loss), question
+    return config, float(target_loss)
 
 
 def predict_first(run: ts.Run) -> None:
@@ -206,15 +220,16 @@ def stability_note(run: ts.Run) -> None:
 
 def controls() -> None:
     """Play / Pause / Step / Reset, outside the live fragment so each click reruns the page."""
-    cols = st.columns(4)
-    cols[0].button("Play", key="tr.play", on_click=ts.play, type="primary", icon=":material/play_arrow:",
-                   width="stretch")
-    cols[1].button("Pause", key="tr.pause", on_click=ts.pause, icon=":material/pause:", width="stretch")
-    cols[2].button("Step", key="tr.step", on_click=ts.step, icon=":material/skip_next:", width="stretch")
-    cols[3].button("Reset", key="tr.reset", on_click=ts.reset, icon=":material/replay:", width="stretch")
-    speed, log = st.columns([3, 1], vertical_alignment="bottom")
-    speed.select_slider("Speed", list(SPEEDS), format_func=SPEEDS.get, key="tr.speed", **KEEP)
-    log.toggle("Log-scale loss", key="tr.log", **KEEP)
+    with st.container(horizontal=True, key="tr.controls"):
+        st.button("Play", key="tr.play", on_click=ts.play, type="primary", icon=":material/play_arrow:")
+        st.button("Pause", key="tr.pause", on_click=ts.pause, icon=":material/pause:")
+        st.button("Step", key="tr.step", on_click=ts.step, icon=":material/skip_next:")
+        st.button("Reset", key="tr.reset", on_click=ts.reset, icon=":material/replay:")
+
+
+def speed_tools() -> None:
+    st.select_slider("Speed", list(SPEEDS), format_func=SPEEDS.get, key="tr.speed", **KEEP)
+    st.toggle("Log-scale loss", key="tr.log", **KEEP)
 
 
 def _interval(speed: int, now: float) -> float:
@@ -260,22 +275,34 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
         _landscape(run, K_true)
 
 
+def stats(items: list[tuple[str, str, str]]) -> None:
+    """A row of labelled numbers (label, value, what it means on hover), as one light element.
+
+    Not `st.metric`: its code is one more widget family for the browser to fetch and compile before the
+    first screen is drawn (≈ 0.15 s of a cold load, benchmarks/bench_app.py).
+    """
+    cells = "".join(f'<div class="cl-stat" title="{html.escape(tip)}" data-label="{html.escape(label)}">'
+                    f'<span>{html.escape(label)}</span><b>{html.escape(value)}</b></div>'
+                    for label, value, tip in items)
+    st.html(f'<div class="cl-stats">{cells}</div>')
+
+
 def _draw_progress(run: ts.Run, speed: int) -> None:
-    a, b, c, d = st.columns(4)
     n = run.epoch
-    a.metric("Epoch", n, help="Updates made so far (one epoch = one update on the whole image).")
+    items = [("Epoch", str(n), "Updates made so far (one epoch = one update on the whole image).")]
     if n == 0:
-        b.metric("Loss at the start", f"{run.shown_loss:.4g}", help="The loss of the initial weights: what "
-                 "epoch 1 will print.")
+        items.append(("Loss at the start", f"{run.shown_loss:.4g}",
+                      "The loss of the initial weights: what epoch 1 will print."))
     else:
         # The printout's last line is this loss: each epoch prints its loss before its update, as the lesson.
-        b.metric(f"Loss before update {n}", f"{run.shown_loss:.4g}",
-                 help=f"What the printout's last line says: the loss epoch {n} computed before its update.")
+        items.append((f"Loss before update {n}", f"{run.shown_loss:.4g}",
+                      f"What the printout's last line says: the loss epoch {n} computed before its update."))
         after = run.loss_after
-        c.metric(f"Loss after update {n}", "—" if after is None else f"{after:.4g}",
-                 help=f"The loss of the current weights, which epoch {n + 1} would print first."
-                 if after is not None else "The epoch that diverged did not apply its update.")
-    d.metric("State", run.state)
+        items.append((f"Loss after update {n}", "—" if after is None else f"{after:.4g}",
+                      f"The loss of the current weights, which epoch {n + 1} would print first."
+                      if after is not None else "The epoch that diverged did not apply its update."))
+    items.append(("State", run.state, "ready, playing, paused, finished or diverged"))
+    stats(items)
     verdict = run.verdict()
     if verdict is not None:
         kind, text = verdict
@@ -317,8 +344,8 @@ def _draw_grids(run: ts.Run, K_true: np.ndarray | None) -> None:
     kernels = signed_scale(W, *([K_true] if K_true is not None else []))
     outputs = signed_scale(run.Y, *([Y_hat] if np.isfinite(Y_hat).all() else []))
     small = {"decimals": 3, "height": 150}
-    hidden = ("The true kernel is hidden: turn on “Reveal the hidden kernel” to compare it with the learned "
-              "one." if ss.get("tr.target") == "preset" else
+    hidden = ("The true kernel is hidden: “Reveal the hidden kernel” (under Target Y) shows it beside the "
+              "learned one." if ss.get("tr.target") == "preset" else
               "A painted target has no true kernel: the learned one is the best fit.")
     grad = run.steps[-1].grad if run.steps else None
     panels = [
@@ -377,21 +404,55 @@ def train_page() -> None:
                 st.info(note, icon=icon)
 
 
+def _summaries() -> dict[str, str]:
+    """What each settings popover holds now, for its label (read before its widgets are drawn)."""
+    X, name = ss["tr.X"], ss.get(ts.INPUT_NAME)
+    source = IMAGES[name].label if name in IMAGES else "painted"
+    kind = ss.get("tr.target", "preset")
+    target = {"preset": "a hidden kernel", "kernel": "a typed kernel", "output": "a painted output"}[kind]
+    if kind == "preset" and ss.get("tr.reveal"):
+        target = KERNELS[ss.get("tr.true_preset", "edge")].label
+    optimizer = {"sgd": "SGD", "momentum": "momentum", "adam": "Adam"}[ss.get("tr.optimizer", "sgd")]
+    speed = int(ss.get("tr.speed", 20))
+    return {
+        "input": f"Input preset: {source}",
+        "target": f"Target Y from {target}",
+        "model": f"{optimizer} · lr {float(ss.get('tr.lr', 3e-2)):g} · {int(ss.get('tr.epochs', 10))} epochs",
+        "speed": f"{speed} epoch{'s' if speed > 1 else ''}/s" + (" · log scale" if ss.get("tr.log") else ""),
+    }
+
+
 def _setup_and_run() -> ts.Run | None:
-    """The settings, then the run's controls and live view; the run (None when the settings are refused)."""
-    setup, live = st.columns([2, 3], gap="large")
-    with setup:
-        X, Y, kernel_shape, K_true = data_panel()
+    """The settings, then the run's controls and live view; the run (None when the settings are refused).
+
+    Every setting sits in a popover labelled with its value: the browser draws a popover's widgets (and
+    fetches their code) only when it is opened, so the first screen is the grids, the controls and the
+    chart (a cold load ≈ 0.4 s sooner than with the settings laid out, benchmarks/bench_app.py).
+    """
+    labels = _summaries()
+    with st.container(horizontal=True, key="tr.setup"):
+        inputs = st.popover(labels["input"], icon=":material/image:", key="tr.input_tools")
+        target = st.popover(labels["target"], icon=":material/target:", key="tr.target_tools")
+        model = st.popover(labels["model"], icon=":material/tune:", key="tr.model_tools")
+        speed = st.popover(labels["speed"], icon=":material/speed:", key="tr.speed_tools")
+    with inputs:
+        input_tools()
+    with speed:
+        speed_tools()
+    data, live = st.columns([2, 3], gap="large")
+    with data:
+        X = input_grid()
+        Y, kernel_shape, K_true = data_panel(X, target)
+    with live:
+        controls()
         try:
-            config, target_loss, question = model_panel(kernel_shape)
+            with model:
+                config, target_loss = model_panel(kernel_shape)
             run = ts.ensure(X, Y, config, target_loss)
         except ValueError as exc:
             st.error(f"Can't train with these settings: {exc}.")
             return None
-        with question:
-            predict_first(run)
-    with live:
-        controls()
+        predict_first(run)
         stability_note(run)
         revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")
         live_view(run, K_true if revealed else None)
