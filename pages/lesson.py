@@ -35,6 +35,7 @@ from ui.widgets import cell_text, printout, show_source
 require_entry_script()
 ss = st.session_state
 PLOT_CONFIG = {"displayModeBar": False}
+KEEP = {"persist_state": "session"}  # a widget keeps its value while another step is shown
 FLIP_K = D2L_K[::-1, ::-1].copy()
 
 
@@ -220,8 +221,8 @@ def step_layer() -> None:
         f"`{d1.astype(int).tolist()}` or `{d2.astype(int).tolist()}` (each sums to 0 and gives 0 on the "
         "first window) changes no output. Move along the plane:")
     left, right = st.columns(2)
-    s = left.slider(f"Add s × {d1.astype(int).tolist()}", -0.3, 0.3, 0.0, 0.01, key="l2.s")
-    t = right.slider(f"Add t × {d2.astype(int).tolist()}", -0.3, 0.3, 0.0, 0.01, key="l2.t")
+    s = left.slider(f"Add s × {d1.astype(int).tolist()}", -0.3, 0.3, 0.0, 0.01, key="l2.s", **KEEP)
+    t = right.slider(f"Add t × {d2.astype(int).tolist()}", -0.3, 0.3, 0.0, 0.01, key="l2.t", **KEEP)
     K = family.kernel(s, t)
     out = replay_module(FIRST_X, K)
     Y = out.detach().numpy().astype(np.float64)
@@ -243,7 +244,7 @@ def step_convolution() -> None:
     right_value = float(conv2d(FIRST_X, D2L_K)[0, 0])
     corr_value = float(corr2d(FIRST_X, D2L_K)[0, 0])
     guess = st.columns(3)[0].number_input("conv2d(X, K)[0, 0] =", value=None, step=1.0, format="%g",
-                                          key="l3.guess", placeholder="your number")
+                                          key="l3.guess", placeholder="your number", **KEEP)
     explain = (f"flip `K` to `{FLIP_K.astype(int).tolist()}`, then multiply it with the window "
                f"`[[0, 1], [3, 4]]` cell by cell: 0·3 + 1·2 + 3·1 + 4·0 = {right_value:g}.")
     if guess is None and not teacher_view():
@@ -313,7 +314,7 @@ def step_edges() -> None:
             "`Y[i, j]` sees `X[i, j]` and `X[i, j+1]` — its **receptive field** (the Playground outlines it "
             "when you click an output cell). Stack a second layer and the field grows: `Z = corr2d(Y, K)` "
             "reads two neighbouring cells of `Y`, which between them read three of `X`.")
-        j = st.slider("Column j of Z[0, j]", 0, Y.shape[1] - 2, 2, key="l4.field")
+        j = st.slider("Column j of Z[0, j]", 0, Y.shape[1] - 2, 2, key="l4.field", **KEEP)
         in_Y, in_X = np.zeros_like(Y), np.zeros_like(X)
         in_Y[0, j:j + 2] = 1.0
         in_X[0, j:j + 3] = 1.0
@@ -422,7 +423,8 @@ def step_learning() -> None:
                 "lies within 0.0002 of this one. (The first example is different: its four outputs only "
                 "fix two combinations of four weights — see step 2.)")
     with yours:
-        seed = st.number_input("Random seed of the initial weights", 0, 10_000, value=0, key="l6.seed")
+        seed = st.number_input("Random seed of the initial weights", 0, 10_000, value=0, key="l6.seed",
+                               **KEEP)
         losses, initial, final = _your_run(int(seed))
         left, right = st.columns([2, 3])
         printout("\n".join(f"epoch {i + 1}, loss {loss:.3f}" for i, loss in enumerate(losses)), where=left)
@@ -462,7 +464,7 @@ def _why_learning_works(start: np.ndarray) -> None:
         f"{zigzag} along (1, 1) and {shrink} along (1, −1) — both smaller than 1 in "
         "size, so the run converges (it would for any lr below "
         f"2/{high:g} ≈ {c.stable_below():.4f}).")
-    if st.toggle("Show the loss landscape", key="l6.landscape_on"):
+    if st.toggle("Show the loss landscape", key="l6.landscape_on", **KEEP):
         _landscape()
     Y_t = corr2d(X_t, EDGE_K)
     end = descent_limit(X_t, Y_t, start)
@@ -552,8 +554,10 @@ def lesson() -> None:
     st.caption("The classic lesson in six steps, live: every grid is computed by ConvLab as you read, and "
                "the notebook's own printouts are replayed digit for digit.")
     step = current_step()
-    stepper(step, where="top")
+    top = st.container()
     STEPS[step][1]()
+    with top:  # drawn after the step, so that a step finished in this run is ticked already
+        stepper(step, where="top")
     stepper(step, where="bottom")
 
 

@@ -406,7 +406,7 @@ def train_page() -> None:
 
 def _summaries() -> dict[str, str]:
     """What each settings popover holds now, for its label (read before its widgets are drawn)."""
-    X, name = ss["tr.X"], ss.get(ts.INPUT_NAME)
+    name = ss.get(ts.INPUT_NAME)
     source = IMAGES[name].label if name in IMAGES else "painted"
     kind = ss.get("tr.target", "preset")
     target = {"preset": "a hidden kernel", "kernel": "a typed kernel", "output": "a painted output"}[kind]

@@ -88,3 +88,19 @@ def printouts(node) -> list[str]:
         if m:
             found.append(html.unescape(m.group(1)))
     return found
+
+
+def stats(node) -> dict[str, str]:
+    """The labelled numbers of every stats row (pages/train.py `stats`) under `node`: label -> value."""
+    found = {}
+    for h in node.html:
+        for label, value in re.findall(r'data-label="([^"]*)"><span>[^<]*</span><b>([^<]*)</b>', h.value):
+            found[html.unescape(label)] = html.unescape(value)
+    return found
+
+
+def popovers(at: AppTest) -> list[str]:
+    """The label of every popover on the page, in order."""
+    return [e.proto.popover.label for e in _walk(at.main)
+            if type(getattr(e, "proto", None)).__name__ == "Block"
+            and e.proto.WhichOneof("type") == "popover"]

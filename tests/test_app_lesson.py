@@ -43,19 +43,52 @@ RIGHT = {"l1.size": "6×7", "l2.params": "5", "l4.guess": "In columns 1 and 5: t
          "l5.guess": "Nothing: all zeros", "l6.guess": "At [1, −1]"}
 
 
-def _lesson(**state) -> AppTest:
+STEP_OF = {"l1": 1, "l2": 2, "l3": 3, "l4": 4, "l5": 5, "l6": 6}  # a key's prefix -> the step showing it
+
+
+def _lesson(step: int = 1, **state) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90).run()
     for key, value in state.items():
         at.session_state[key] = value
-    return at.switch_page("pages/lesson.py").run()
+    at.switch_page("pages/lesson.py").run()
+    return _go(at, step)
+
+
+def _go(at: AppTest, step: int) -> AppTest:
+    """Show `step` with its button in the stepper (step 1 is shown on arrival)."""
+    if at.session_state["l.step"] != step:
+        at.button(key=f"l.step{step}").click().run()
+    assert not at.exception
+    assert at.header[0].value.startswith(f"{step} · ")
+    return at
+
+
+def _choices(at: AppTest, key: str) -> list[str]:
+    """The answers of the prediction `key`, one button each (`{key}.0`, `{key}.1`, …)."""
+    return [b.label for b in at.button if b.key.rsplit(".", 1)[0] == key]
+
+
+def _answer(at: AppTest, key: str, choice: str) -> AppTest:
+    _go(at, STEP_OF[key[:2]])
+    at.button(key=f"{key}.{_choices(at, key).index(choice)}").click().run()
+    assert not at.exception
+    return at
 
 
 def _answer_all(at: AppTest) -> AppTest:
     for key, choice in RIGHT.items():
-        at.radio(key=key).set_value(choice).run()
+        _answer(at, key, choice)
+    _go(at, 3)
     at.number_input(key="l3.guess").set_value(5).run()
     assert not at.exception
     return at
+
+
+def _every_step(at: AppTest):
+    """Show each step of `at` in turn (the same app, updated in place): yields the step shown."""
+    for step in range(1, 7):
+        _go(at, step)
+        yield step
 
 
 def _side(at: AppTest, column: int) -> list[str]:
@@ -66,15 +99,19 @@ def _side(at: AppTest, column: int) -> list[str]:
 
 def test_every_printed_figure_of_the_lesson_is_on_the_page_replayed():
     at = _answer_all(_lesson())
-    replayed, typed = _side(at, 1), _side(at, 0)
+    replayed, typed, identical, g = [], [], 0, {}
+    for _ in _every_step(at):
+        replayed += _side(at, 1)
+        typed += _side(at, 0)
+        identical += len([c for c in at.caption if c.value == "Identical, character for character."])
+        assert not at.error
+        g |= grids(at)
     for printout in SEED_PRINTOUTS:
         assert printout in replayed, printout  # computed by ConvLab now, equal to the lesson's text
         assert printout in typed, printout  # and the lesson's own text beside it
     assert sorted(replayed) == sorted(SEED_PRINTOUTS)
-    assert [c.value for c in at.caption if c.value == "Identical, character for character."]
-    assert not at.error
+    assert identical == 6  # every replay expander agrees (steps 1, 2, 4, 5 and two in 6)
     # The first example's output, recovered kernel moved nowhere: the grid's numbers print the same digits.
-    g = grids(at)
     printed = [[f"{v:.4f}" for v in row] for row in g["l2.output"]["values"]]
     assert printed == [["3.6293", "5.1562"], ["8.2101", "9.7370"]]
     # The learned weights, and the start they came from, on the grids.
@@ -92,7 +129,8 @@ def test_the_d2l_example_is_credited_to_the_book():
 
 def test_the_first_screen_has_no_plotly_chart_and_the_landscape_waits_for_a_toggle():
     at = _answer_all(_lesson())
-    assert not at.get("plotly_chart")
+    for _ in _every_step(at):
+        assert not at.get("plotly_chart")
     at.toggle(key="l6.landscape_on").set_value(True).run()
     assert len(at.get("plotly_chart")) == 1
     caption = " ".join(texts(at))
@@ -114,14 +152,15 @@ def test_the_first_screen_has_no_plotly_chart_and_the_landscape_waits_for_a_togg
     ],
 )
 def test_each_prediction_gets_its_own_feedback(key, choices):
-    at = _lesson()
-    step = key[1]
-    assert at.radio(key=key).options == choices
+    step = STEP_OF[key[:2]]
+    at = _lesson(step)
+    assert _choices(at, key) == choices
     assert not at.session_state["progress.done"] if "progress.done" in at.session_state else True
     feedback = []
     for choice in choices:
-        at.radio(key=key).set_value(choice).run()
-        assert not at.exception
+        _answer(at, key, choice)
+        chosen = [b.label for b in at.button if b.key.startswith(f"{key}.") and b.proto.type == "primary"]
+        assert chosen == [choice]  # the chosen answer is the filled button
         right = [s.value for s in at.success if s.value.startswith("**Right!**")]
         wrong = [w.value for w in at.warning if w.value.startswith("**Not quite.**")]
         shown = right if choice == RIGHT[key] else wrong
@@ -133,15 +172,22 @@ def test_each_prediction_gets_its_own_feedback(key, choices):
 
 def test_nothing_is_revealed_before_a_prediction_except_in_the_teacher_view():
     at = _lesson()
-    assert len([i for i in at.info if "Make a prediction" in i.value]) == 5
-    assert "l5b.corr2d(X.T, K)" not in grids(at) and "l4.Y = corr2d(X, K)" not in grids(at)
+    asks, g = 0, {}
+    for _ in _every_step(at):
+        asks += len([i for i in at.info if "Make a prediction" in i.value])
+        g |= grids(at)
+    assert asks == 5
+    assert "l5b.corr2d(X.T, K)" not in g and "l4.Y = corr2d(X, K)" not in g
     assert "progress.done" not in at.session_state or not at.session_state["progress.done"]
     teacher = _lesson(**{"progress.teacher": True})
-    assert not [i for i in teacher.info if "Make a prediction" in i.value or "Type your number" in i.value]
-    answers = [s.value for s in teacher.success if s.value.startswith("**Answer:**")]
+    answers, g = [], {}
+    for _ in _every_step(teacher):
+        assert not [i for i in teacher.info
+                    if "Make a prediction" in i.value or "Type your number" in i.value]
+        answers += [s.value for s in teacher.success if s.value.startswith("**Answer:**")]
+        g |= grids(teacher)
     assert len(answers) == 6
     assert "**Answer:** Nothing: all zeros." in " ".join(answers)
-    g = grids(teacher)
     np.testing.assert_array_equal(g["l5b.corr2d(X.T, K)"]["values"], np.zeros((8, 5)))
     np.testing.assert_array_equal(g["l4.Y = corr2d(X, K)"]["values"], corr2d(stripes(), [[1.0, -1.0]]))
 
@@ -153,7 +199,7 @@ def test_nothing_is_revealed_before_a_prediction_except_in_the_teacher_view():
      (7, "**Not quite.** 7 is neither the convolution nor the correlation (19)", "= 5")],
 )
 def test_one_convolution_cell_by_hand(guess, verdict, words):
-    at = _lesson()
+    at = _lesson(3)
     assert any("Type your number" in i.value for i in at.info)
     at.number_input(key="l3.guess").set_value(guess).run()
     shown = [e.value for e in [*at.success, *at.warning] if e.value.startswith(verdict)]
@@ -165,8 +211,7 @@ def test_one_convolution_cell_by_hand(guess, verdict, words):
 
 
 def test_vertical_edges_are_called_vertical_and_their_columns_explained():
-    at = _lesson()
-    at.radio(key="l4.guess").set_value(RIGHT["l4.guess"]).run()
+    at = _answer(_lesson(), "l4.guess", RIGHT["l4.guess"])
     text = " ".join(texts(at))
     assert "The notebook says this kernel detects *horizontal* edges; it does not." in text
     assert "`Y[i, 1] = X[i, 1]·1 + X[i, 2]·(−1) = 1 − 0 = 1`" in text
@@ -182,8 +227,7 @@ def test_vertical_edges_are_called_vertical_and_their_columns_explained():
 
 
 def test_the_output_size_rule_with_the_lessons_shapes():
-    at = _lesson()
-    at.radio(key="l1.size").set_value("6×7").run()
+    at = _answer(_lesson(), "l1.size", "6×7")
     text = " ".join(texts(at))
     assert "**n − k + 1**" in text
     for row in ["| the stripes X | 6×8 | 1×2 | 6 − 1 + 1 = 6 | 8 − 2 + 1 = 7 | **6×7** |",
@@ -193,7 +237,7 @@ def test_the_output_size_rule_with_the_lessons_shapes():
 
 
 def test_moving_along_the_first_kernels_family_keeps_the_output():
-    at = _lesson()
+    at = _lesson(2)
     family = first_kernel()
     np.testing.assert_array_equal(grids(at)["l2.kernel"]["values"], family.base)
     assert any(t.endswith("torch.rand could have drawn this kernel too.") for t in texts(at))
@@ -214,8 +258,7 @@ def test_moving_along_the_first_kernels_family_keeps_the_output():
 
 
 def test_the_counter_case_and_its_numbers_come_from_the_core():
-    at = _lesson()
-    at.radio(key="l6.guess").set_value(RIGHT["l6.guess"]).run()
+    at = _answer(_lesson(), "l6.guess", RIGHT["l6.guess"])
     text = " ".join(texts(at))
     assert "λ = 60 along (1, 1) and λ = 12 along (1, −1)" in text
     assert "80 along (1, 1) and **0** along (1, −1)" in text
@@ -224,7 +267,10 @@ def test_the_counter_case_and_its_numbers_come_from_the_core():
 
 
 def test_the_lessons_grids_speak_one_colour_language():
-    g = grids(_answer_all(_lesson()))
+    g = {}
+    at = _answer_all(_lesson())
+    for _ in _every_step(at):
+        g |= grids(at)
     assert g["l4a.X"]["scale"]["kind"] == "image" and g["l5a.X.T"]["scale"]["kind"] == "image"
     assert g["l1.X"]["scale"]["kind"] == "signed"
     for key, data in g.items():
@@ -248,7 +294,7 @@ def test_the_lessons_grids_speak_one_colour_language():
     ],
 )
 def test_each_step_opens_the_playground_with_its_state(button, X, K, mode, title):
-    at = _answer_all(_lesson())
+    at = _go(_answer_all(_lesson()), STEP_OF[button[:2]])
     at.button(key=button).click().run()
     assert not at.exception
     np.testing.assert_array_equal(at.session_state["pg.X"], X)
@@ -268,7 +314,7 @@ def streamlit_warnings(monkeypatch) -> list[tuple]:
 
 
 def test_train_it_yourself_opens_the_train_page_with_the_lessons_setup(streamlit_warnings):
-    at = _lesson()
+    at = _lesson(6)
     at.number_input(key="l6.seed").set_value(3).run()
     at.button(key="l6.open").click().run()
     assert not at.exception
@@ -280,8 +326,7 @@ def test_train_it_yourself_opens_the_train_page_with_the_lessons_setup(streamlit
 
 
 def test_what_if_train_on_the_transposed_image(streamlit_warnings):
-    at = _lesson()
-    at.radio(key="l6.guess").set_value(RIGHT["l6.guess"]).run()
+    at = _answer(_lesson(), "l6.guess", RIGHT["l6.guess"])
     at.button(key="l6.what_if_t").click().run()
     assert not at.exception
     assert at.title[0].value == "Train a kernel"
@@ -292,8 +337,7 @@ def test_what_if_train_on_the_transposed_image(streamlit_warnings):
 
 
 def test_what_if_the_target_is_a_true_convolution(streamlit_warnings):
-    at = _lesson()
-    at.radio(key="l6.guess").set_value(RIGHT["l6.guess"]).run()
+    at = _answer(_lesson(), "l6.guess", RIGHT["l6.guess"])
     at.button(key="l6.what_if_conv").click().run()
     assert not at.exception
     assert at.title[0].value == "Train a kernel"
@@ -312,3 +356,49 @@ def test_the_recovered_numbers_are_computed_never_typed_into_the_page():
     digits = [f"{v:.4f}" for v in [*family.base.ravel(), *start.ravel()]]
     for text in [*digits, "3.6293", "9.7370", "14.700", "0.144", "0.9524", "1.0302", "0.2456"]:
         assert text.lstrip("-") not in source, text
+
+
+def test_one_step_at_a_time_with_a_stepper_previous_and_next():
+    at = _lesson()
+    assert [b.label for b in at.button if b.key.startswith("l.step")] == [
+        "1 · The 3×3 example", "2 · The layer", "3 · Convolution", "4 · Edges", "5 · Transposed",
+        "6 · Learning"]
+    assert len(at.header) == 1 and "l2.kernel" not in grids(at)  # step 1 alone
+    assert "step" not in at.query_params
+    at.button(key="l.next").click().run()
+    assert at.header[0].value.startswith("2 · ") and at.query_params["step"] == "2"
+    at.button(key="l.prev").click().run()
+    assert at.header[0].value.startswith("1 · ") and "step" not in at.query_params
+    _answer(at, "l1.size", "6×7")
+    ticked = [b.label for b in at.button if b.key.startswith("l.step") and b.proto.icon]
+    assert ticked == ["1 · The 3×3 example"]  # a finished step is ticked in the stepper
+    _go(at, 6)
+    assert not [b for b in at.button if b.key == "l.next"]
+    at.button(key="l.exercises").click().run()
+    assert not at.exception and at.title[0].value.startswith("Exercises")
+
+
+@pytest.mark.parametrize(("raw", "step", "refused"), [("4", 4, False), ("1", 1, False), ("9", 1, True),
+                                                      ("two", 1, True), ("-3", 1, True)])
+def test_a_link_opens_its_step_and_a_bad_step_is_refused_with_a_message(raw, step, refused):
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["step"] = raw
+    at.switch_page("pages/lesson.py").run()
+    assert not at.exception
+    assert at.header[0].value.startswith(f"{step} · ")
+    notes = [i.value for i in at.info if "is not a step of the lesson" in i.value]
+    assert len(notes) == int(refused)
+    if refused:
+        assert "step" not in at.query_params  # the bad step leaves the address bar
+
+
+def test_what_a_learner_set_on_a_step_is_still_there_after_visiting_another():
+    at = _lesson(3)
+    at.number_input(key="l3.guess").set_value(5).run()
+    _go(at, 2)
+    at.slider(key="l2.s").set_value(0.3).run()
+    _go(_go(at, 4), 3)
+    assert at.number_input(key="l3.guess").value == 5
+    assert any(s.value.startswith("**Right!**") for s in at.success)
+    _go(at, 2)
+    assert at.slider(key="l2.s").value == 0.3

@@ -4,7 +4,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from app_helpers import components, grids, lines, printouts
+from app_helpers import components, grids, lines, popovers, printouts, stats
 from streamlit.testing.v1 import AppTest
 
 from convlab import corr2d
@@ -25,7 +25,7 @@ def _run(at: AppTest):
 
 
 def _metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    return stats(at)[label]
 
 
 def test_opens_ready_with_the_lessons_setup():
@@ -473,3 +473,17 @@ def test_a_painted_input_is_marked_as_such_in_the_link():
     inject_stroke(at.session_state, "tr.paint_x", X, revision=at.session_state["tr.X_rev"])
     at.run()
     assert at.query_params["input"] == "painted" and not at.exception
+
+
+def test_each_settings_popover_is_labelled_with_what_it_holds():
+    at = _train()
+    assert popovers(at) == ["Input preset: Lesson stripes", "Target Y from a hidden kernel",
+                            "SGD · lr 0.03 · 10 epochs", "20 epochs/s"]
+    at.select_slider(key="tr.lr").set_value(1e-2).run()
+    at.selectbox(key="tr.optimizer").set_value("adam").run()
+    at.toggle(key="tr.reveal").set_value(True).run()
+    at.toggle(key="tr.log").set_value(True).run()
+    assert popovers(at)[1:] == ["Target Y from Lesson edge [1, −1]", "Adam · lr 0.01 · 10 epochs",
+                                "20 epochs/s · log scale"]
+    assert not at.metric  # the progress numbers are one light HTML row (no st.metric code to fetch)
+    assert stats(at)["Epoch"] == "0"
