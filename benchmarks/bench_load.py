@@ -55,7 +55,7 @@ EDGE = kernel_preset("edge")
 # In-page probe: `arm(cond)` starts a measurement at the next pointerup; t1 is set when `cond` holds,
 # checked on DOM mutations (the output grid's canvas included: it sits in a shadow root, which the
 # body's observer does not see) and animation frames. cond is {values: [...]} (the Playground's output
-# grid drew these numbers) or {metric: label, text: value} (an st.metric shows this value).
+# grid drew these numbers) or {metric: label, text: value} (the Train page's progress row shows this value).
 PROBE_JS = f"""() => {{
   {FIND_GRID_JS};
   const p = window.__probe = {{cond: null, t0: 0, t1: 0, seen: null}};
@@ -68,10 +68,9 @@ PROBE_JS = f"""() => {{
       const got = JSON.parse(p.seen);
       return got.length === c.values.length && got.every((v, i) => Math.abs(v - c.values[i]) < 1e-9);
     }}
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {{
-      const label = m.querySelector('[data-testid="stMetricLabel"]');
-      const value = m.querySelector('[data-testid="stMetricValue"]');
-      if (label && value && label.textContent.trim() === c.metric) return value.textContent.trim() === c.text;
+    for (const m of document.querySelectorAll('.cl-stat')) {{
+      const value = m.querySelector('b');
+      if (m.dataset.label === c.metric && value) return value.textContent.trim() === c.text;
     }}
     return false;
   }};

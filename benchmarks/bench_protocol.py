@@ -33,10 +33,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import html
 import json
 import os
 import platform
 import random
+import re
 import statistics
 import sys
 import time
@@ -78,6 +80,7 @@ TARGETS = {"cpu_ratio": 2.0, "bytes_ratio": 2.0, "capacity_p95_ms": 100.0}
 FINAL = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
          ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 CLOSED = -1  # the "status" of a run whose connection closed before it finished
+STAT = re.compile(r'data-label="([^"]*)"><span>[^<]*</span><b>([^<]*)</b>')  # a progress number of Train
 PLOTLY_DTYPES = {"f8": "<f8", "f4": "<f4", "i1": "i1", "u1": "u1", "u1c": "u1", "i2": "<i2", "u2": "<u2",
                  "i4": "<i4", "u4": "<u4"}
 
@@ -182,7 +185,7 @@ class Interaction:
     bytes_up: int = 0
     elements: dict[str, Element] = field(default_factory=dict)  # keyed elements of this run, by key
     errors: list[str] = field(default_factory=list)
-    metrics: dict[str, str] = field(default_factory=dict)  # st.metric values of this run, by label
+    metrics: dict[str, str] = field(default_factory=dict)  # the Train page's progress numbers, by label
     texts: list[str] = field(default_factory=list)  # markdown, alerts and captions of this run
 
 
@@ -378,8 +381,10 @@ class User:
             element_type = element.WhichOneof("type")
             if element_type == "exception":
                 self.current.errors.append(f"{element.exception.type}: {element.exception.message}")
-            elif element_type == "metric":
-                self.current.metrics[element.metric.label] = element.metric.body
+            elif element_type == "html" and 'class="cl-stats"' in element.html.body:
+                # The Train page's progress numbers (pages/train.py `stats`): label -> value.
+                for label, value in STAT.findall(element.html.body):
+                    self.current.metrics[html.unescape(label)] = html.unescape(value)
             elif element_type in ("markdown", "alert"):
                 self.current.texts.append(getattr(element, element_type).body)
             elif element_type == "bidi_component":
