@@ -5,6 +5,7 @@ Every wait here waits for content (Playwright's `expect` or `wait_for_function`)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -539,10 +540,8 @@ def watch(page: Page, getter_js: str, arg: Any = None, *, duration_ms: float) ->
 
 
 def metric_value(page: Page, label: str) -> Locator:
-    """The value of the `st.metric` labelled `label`."""
-    return page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
-    ).get_by_test_id("stMetricValue")
+    """The value of the Train page's progress number labelled `label` (pages/train.py `stats`)."""
+    return page.locator(f'.cl-stat[data-label="{label}"] b')
 
 
 def open_popover(page: Page, label: str) -> None:
@@ -562,7 +561,25 @@ IN_POPOVER = {
     **dict.fromkeys(("pg.image_preset", "pg.rows", "pg.cols", "pg.edit_x", "pg.upload"), "Input X"),
     **dict.fromkeys(("pg.kernel_preset", "pg.krows", "pg.kcols", "pg.edit_k"), "Kernel K"),
     "pg.camera": "Camera",
+    # The Train page's popovers are labelled with their settings: these parts of a label stay put.
+    "tr.x_preset": "Input preset",
+    **dict.fromkeys(("tr.target", "tr.true_preset", "tr.k_rows", "tr.k_cols", "tr.noise", "tr.reveal",
+                     "tr.out_rows", "tr.out_cols", "tr.y_brush"), "Target Y"),
+    **dict.fromkeys(("tr.optimizer", "tr.loss", "tr.lr", "tr.seed", "tr.init", "tr.epochs", "tr.target_loss",
+                     "tr.bias"), " · lr "),
+    **dict.fromkeys(("tr.speed", "tr.log"), "epochs/s"),
 }
+
+
+@contextlib.contextmanager
+def revealed(page: Page, key: str) -> Iterator[Locator]:
+    """The container of widget `key`, its popover opened for the block and closed after it."""
+    opened = reveal(page, key)
+    try:
+        yield keyed(page, key)
+    finally:
+        if opened:
+            close_popover(page)
 
 
 def reveal(page: Page, key: str) -> bool:

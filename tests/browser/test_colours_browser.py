@@ -27,6 +27,7 @@ from browser_helpers import (
     keyed,
     metric_value,
     pixel_in_cell,
+    revealed,
     set_number,
     wait_for_acknowledged,
     wait_for_grid,
@@ -160,28 +161,44 @@ def test_playground_colours(page: Page, app_url: str) -> None:
 def test_lesson_colours(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/lesson")
     wait_for_grid(page, "l1.Y = corr2d(X, K)", [[19, 25], [37, 43]], timeout_ms=APP_COLD_MS)
-    keyed(page, "l4.guess").get_by_text("In columns 1 and 5: the two vertical edges").click()
-    wait_for_grid(page, "l4.Y = corr2d(X, K)")
-    keyed(page, "l5.guess").get_by_text("Nothing: all zeros").click()
-    wait_for_grid(page, "l5b.corr2d(X.T, K)", np.zeros((8, 5)))
-    set_number(page, "l3.guess", 5)
-    wait_for_grid(page, "l3.conv2d(X, K)")
-    wait_for_grid(page, "l6.learned")
-    page.get_by_text("Feature map and receptive field").click()  # its grids are drawn once it is open
-    images = {"l4a.X", "l5a.X.T"}
-    signed = {"l1.X", "l1.K", "l1.Y = corr2d(X, K)", "l2.kernel", "l2.output", "l3.K flipped",
-              "l3.corr2d(X, K)", "l3.conv2d(X, K)", "l3.corr2d(X, K flipped)", "l4a.K", "l4.Y = corr2d(X, K)",
-              "l4.fields.Z = corr2d(Y, K)", "l4.fields.cells of Y that Z[0, j] reads",
-              "l4.fields.its receptive field in X", "l5a.K", "l5b.corr2d(X.T, K)", "l5b.K.T = [[1], [−1]]",
-              "l5b.corr2d(X.T, K.T)", "l6.recovered start", "l6.learned", "l6.target [1, −1]"}
+    steps = {  # step -> images, signed grids, grids holding a 0 (each step is shown alone)
+        1: (set(), {"l1.X", "l1.K", "l1.Y = corr2d(X, K)"}, {"l1.X", "l1.K"}),
+        2: (set(), {"l2.kernel", "l2.output"}, set()),
+        3: (set(), {"l3.K flipped", "l3.corr2d(X, K)", "l3.conv2d(X, K)", "l3.corr2d(X, K flipped)"},
+            {"l3.K flipped"}),
+        4: ({"l4a.X"}, {"l4a.K", "l4.Y = corr2d(X, K)", "l4.fields.Z = corr2d(Y, K)",
+                        "l4.fields.cells of Y that Z[0, j] reads", "l4.fields.its receptive field in X"},
+            {"l4.Y = corr2d(X, K)", "l4.fields.cells of Y that Z[0, j] reads"}),
+        5: ({"l5a.X.T"}, {"l5a.K", "l5b.corr2d(X.T, K)", "l5b.K.T = [[1], [−1]]", "l5b.corr2d(X.T, K.T)"},
+            {"l5b.corr2d(X.T, K)", "l5b.corr2d(X.T, K.T)"}),
+        6: (set(), {"l6.recovered start", "l6.learned", "l6.target [1, −1]"}, set()),
+    }
     own = {"l6.own.initial", "l6.own.learned", "l6.own.target [1, −1]"}  # in a tab not shown yet
-    zeros = {"l1.X", "l1.K", "l3.K flipped", "l4.Y = corr2d(X, K)", "l5b.corr2d(X.T, K)",
-             "l5b.corr2d(X.T, K.T)", "l4.fields.cells of Y that Z[0, j] reads"}
-    check_page(page, images, signed | own, zeros_in=zeros, hidden=own)
-    # Compared grids share one range.
-    same_legend(page, "l3.corr2d(X, K)", "l3.conv2d(X, K)")
-    same_legend(page, "l6.learned", "l6.target [1, −1]")
-    same_legend(page, "l6.recovered start", "l6.learned")
+    for step, (images, signed, zeros) in steps.items():
+        click_button(page, f"l.step{step}")
+        expect(page.get_by_role("heading", level=2).first).to_contain_text(f"{step} · ")
+        wait_for_script_end(page)
+        if step == 3:
+            set_number(page, "l3.guess", 5)
+            wait_for_grid(page, "l3.conv2d(X, K)")
+        if step == 4:
+            keyed(page, "l4.guess.choices").get_by_role(
+                "button", name="In columns 1 and 5: the two vertical edges").click()
+            wait_for_grid(page, "l4.Y = corr2d(X, K)")
+            page.get_by_text("Feature map and receptive field").click()  # its grids are drawn once open
+        if step == 5:
+            keyed(page, "l5.guess.choices").get_by_role("button", name="Nothing: all zeros").click()
+            wait_for_grid(page, "l5b.corr2d(X.T, K)", np.zeros((8, 5)))
+        if step == 6:
+            wait_for_grid(page, "l6.learned")
+            signed |= own
+        check_page(page, images, signed, zeros_in=zeros, hidden=own if step == 6 else set())
+        # Compared grids share one range.
+        if step == 3:
+            same_legend(page, "l3.corr2d(X, K)", "l3.conv2d(X, K)")
+        if step == 6:
+            same_legend(page, "l6.learned", "l6.target [1, −1]")
+            same_legend(page, "l6.recovered start", "l6.learned")
 
 
 def test_train_colours(page: Page, app_url: str) -> None:
@@ -189,7 +206,9 @@ def test_train_colours(page: Page, app_url: str) -> None:
     wait_for_grid(page, "tr.pred", timeout_ms=APP_COLD_MS)
     wait_for_script_end(page)
     choose_option(page, "tr.init", "zeros")  # the learned kernel and the prediction start at 0
-    keyed(page, "tr.reveal").get_by_text("Reveal the hidden kernel").click()
+    with revealed(page, "tr.reveal") as reveal:
+        reveal.get_by_text("Reveal the hidden kernel").click()
+        wait_for_script_end(page)
     wait_for_grid(page, "tr.learned", np.zeros((1, 2)))
     wait_for_grid(page, "tr.pred", np.zeros((6, 7)))
     wait_for_grid(page, "tr.answer", EDGE)
@@ -207,7 +226,9 @@ def test_train_colours(page: Page, app_url: str) -> None:
     same_legend(page, "tr.target_fig", "tr.pred")
 
     # A typed kernel with a 0 in it: the editor and the true kernel show it neutral.
-    keyed(page, "tr.target").get_by_text("A kernel I type in").click()
+    with revealed(page, "tr.target") as target:
+        target.get_by_text("A kernel I type in").click()
+        wait_for_script_end(page)
     wait_for_grid(page, "tr.kedit")
     click_cell(page, "tr.kedit", 0, 0)
     editor = grid(page, "tr.kedit").locator("input.cl-editor")
@@ -221,7 +242,9 @@ def test_train_colours(page: Page, app_url: str) -> None:
         assert check_signed(page, name) > 0, name
 
     # A painted target starts as the lesson's edge map (zeros in it) and is signed too.
-    keyed(page, "tr.target").get_by_text("A target output I paint").click()
+    with revealed(page, "tr.target") as target:
+        target.get_by_text("A target output I paint").click()
+        wait_for_script_end(page)
     wait_for_grid(page, "tr.paint_y")
     wait_for_script_end(page)
     assert check_signed(page, "tr.paint_y") > 0

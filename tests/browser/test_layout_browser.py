@@ -38,7 +38,7 @@ def _playground(page: Page) -> None:
 
 
 def _lesson(page: Page) -> None:
-    wait_for_grid(page, "l6.learned", timeout_ms=APP_COLD_MS)
+    wait_for_grid(page, "l1.Y = corr2d(X, K)", timeout_ms=APP_COLD_MS)  # step 1, shown alone
 
 
 def _train(page: Page) -> None:

@@ -51,8 +51,15 @@ def open_lesson(page: Page, url: str) -> None:
 
 
 def predict(page: Page, key: str, answer: str) -> None:
-    keyed(page, key).get_by_text(answer, exact=True).click()
+    keyed(page, f"{key}.choices").get_by_role("button", name=answer, exact=True).click()
     expect(page.get_by_text("Right!").first).to_be_visible()
+
+
+def go_step(page: Page, step: int) -> None:
+    """Show a step of the lesson with its button in the stepper."""
+    click_button(page, f"l.step{step}")
+    expect(page.get_by_role("heading", level=2).first).to_contain_text(f"{step} · ")
+    wait_for_script_end(page)
 
 
 def test_the_lessons_numbers(page: Page, app_url: str) -> None:
@@ -64,6 +71,7 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     wait_for_grid(page, "l1.X", LESSON_X)
     wait_for_grid(page, "l1.K", LESSON_K)
     expect(page.get_by_text("[[19, 25], [37, 43]]").first).to_be_visible()
+    go_step(page, 2)
 
     # 2. The notebook's first example, printed by the kernel ConvLab recovered, beside the notebook's text.
     first = page.locator("pre.cl-printout").filter(has_text="grad_fn=<AddBackward0>")
@@ -72,6 +80,7 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     wait_for_grid(page, "l2.output", [[3.6293, 5.1562], [8.2101, 9.7370]], atol=5e-5)
 
     # 3. Convolution is correlation with the kernel turned by 180°.
+    go_step(page, 3)
     set_number(page, "l3.guess", 5)
     expect(page.get_by_text("Right!").first).to_be_visible()
     wait_for_grid(page, "l3.K flipped", LESSON_K[::-1, ::-1])
@@ -82,12 +91,14 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     edges = np.zeros((6, 7))
     edges[:, 1], edges[:, 5] = 1.0, -1.0
     np.testing.assert_array_equal(corr2d(STRIPES, EDGE), edges)  # the lesson's printed tensor
+    go_step(page, 4)
     wait_for_grid(page, "l4a.X", STRIPES)
     expect(grid(page, "l4.Y = corr2d(X, K)")).to_have_count(0)
     predict(page, "l4.guess", "In columns 1 and 5: the two vertical edges")
     wait_for_grid(page, "l4.Y = corr2d(X, K)", edges)
 
     # 5. The transposed image: nothing until the learner predicts, then all zeros.
+    go_step(page, 5)
     expect(grid(page, "l5b.corr2d(X.T, K)")).to_have_count(0)
     predict(page, "l5.guess", "Nothing: all zeros")
     wait_for_grid(page, "l5b.corr2d(X.T, K)", np.zeros((8, 5)))
@@ -95,6 +106,7 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
     wait_for_grid(page, "l5b.corr2d(X.T, K.T)", corr2d(STRIPES.T, EDGE.T))
 
     # 6. The notebook's ten epochs, replayed from the recovered start, beside the notebook's printout.
+    go_step(page, 6)
     log = page.locator("pre.cl-printout").filter(has_text="epoch 1, loss 14.700")
     expect(log).to_have_count(2)
     for text in log.all_inner_texts():
@@ -129,6 +141,7 @@ def test_the_lessons_numbers(page: Page, app_url: str) -> None:
 def test_open_in_the_playground_and_back(page: Page, app_url: str) -> None:
     # Issue 8: after "Open in the Playground" the browser's Back needed two presses.
     open_lesson(page, app_url)
+    go_step(page, 4)
     predict(page, "l4.guess", "In columns 1 and 5: the two vertical edges")
     click_button(page, "l4.open")
     wait_for_grid(page, "pg.output", corr2d(STRIPES, EDGE))
@@ -140,8 +153,9 @@ def test_open_in_the_playground_and_back(page: Page, app_url: str) -> None:
     page.go_back()
     expect(page.get_by_role("heading", name="Convolutions for images")).to_be_visible()
     assert page.evaluate("() => location.pathname").endswith("/lesson")
-    wait_for_grid(page, "l1.Y = corr2d(X, K)", [[19, 25], [37, 43]])
+    wait_for_grid(page, "l4.Y = corr2d(X, K)", corr2d(STRIPES, EDGE))  # back on the step left
     expect_no_exception(page)
+    go_step(page, 1)
 
     # The first example opens with its own grids too.
     click_button(page, "l1.open")
@@ -153,6 +167,7 @@ def test_open_in_the_playground_and_back(page: Page, app_url: str) -> None:
 def test_train_it_yourself(page: Page, app_url: str) -> None:
     # Issue 8: "Train it yourself" logged a Session State warning; a finished run said "paused".
     open_lesson(page, app_url)
+    go_step(page, 6)
     page.get_by_role("tab", name="Your own random start").click()
     click_button(page, "l6.open")
     expect(page.get_by_role("heading", name="Train a kernel")).to_be_visible()
@@ -169,4 +184,15 @@ def test_train_it_yourself(page: Page, app_url: str) -> None:
     assert log.inner_text().strip().splitlines() == want  # the lesson's own ten lines
     wait_for_grid(page, "tr.learned", trainer.weight, atol=1e-6)
     expect(page.get_by_text("Session State")).to_have_count(0)
+    expect_no_exception(page)
+
+
+def test_next_at_the_end_of_a_step_shows_the_next_one(page: Page, app_url: str) -> None:
+    open_lesson(page, app_url)
+    page.mouse.wheel(0, 5000)  # to the end of step 1, where Next is
+    click_button(page, "l.next")
+    expect(page.get_by_role("heading", level=2).first).to_contain_text("2 · ")
+    expect(page.get_by_role("heading", level=2).first).to_be_in_viewport()
+    wait_for_grid(page, "l2.output", [[3.6293, 5.1562], [8.2101, 9.7370]], atol=5e-5)
+    assert page.evaluate("() => location.search") == "?step=2"
     expect_no_exception(page)

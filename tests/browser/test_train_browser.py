@@ -21,9 +21,9 @@ from browser_helpers import (
     expect_no_exception,
     grid,
     grid_values,
-    keyed,
     loss_curves,
     metric_value,
+    revealed,
     set_number,
     wait_for_acknowledged,
     wait_for_grid,
@@ -81,7 +81,7 @@ def test_play_pause_step_reset(page: Page, app_url: str) -> None:
     initial = wait_for_grid(page, "tr.learned")
     assert initial.shape == (1, 2)  # the lesson's 1x2 kernel, from the seeded start
     set_number(page, "tr.epochs", 5000)  # so Play keeps running while we watch
-    expect(keyed(page, "tr.epochs").locator("input")).to_have_value("5000")
+    expect(page.get_by_test_id("stPopover").filter(has_text=" · lr ")).to_contain_text("5000 epochs")
     wait_for_script_end(page)
     initial = wait_for_grid(page, "tr.learned", initial)
 
@@ -132,13 +132,14 @@ def test_play_pause_step_reset(page: Page, app_url: str) -> None:
 def test_the_chart_animates_between_server_ticks(page: Page, app_url: str) -> None:
     open_train(page, app_url)
     set_number(page, "tr.epochs", 100_000)
-    expect(keyed(page, "tr.epochs").locator("input")).to_have_value("100000")
+    expect(page.get_by_test_id("stPopover").filter(has_text=" · lr ")).to_contain_text("100000 epochs")
     wait_for_script_end(page)
-    slider = keyed(page, "tr.speed").get_by_role("slider")
-    slider.focus()
-    slider.press("End")  # 1000 epochs/s
-    expect(slider).to_have_attribute("aria-valuetext", "1000 epochs/s")
-    wait_for_script_end(page)
+    with revealed(page, "tr.speed") as speed:
+        slider = speed.get_by_role("slider")
+        slider.focus()
+        slider.press("End")  # 1000 epochs/s
+        expect(slider).to_have_attribute("aria-valuetext", "1000 epochs/s")
+        wait_for_script_end(page)
     click_button(page, "tr.play")
     wait_until(page, f"() => ({_CURVE_POINTS_JS})() >= 50", what="the run to be under way")
     # Sampled in the page for the 1.5 s being measured. A rerun of the page may mount the chart
@@ -162,12 +163,13 @@ def test_the_chart_animates_between_server_ticks(page: Page, app_url: str) -> No
 def test_a_divergent_learning_rate_stops_with_an_explanation(page: Page, app_url: str) -> None:
     open_train(page, app_url)
     set_number(page, "tr.epochs", 1000)
-    expect(keyed(page, "tr.epochs").locator("input")).to_have_value("1000")
-    slider = keyed(page, "tr.lr").get_by_role("slider")
-    slider.focus()
-    slider.press("End")  # the largest learning rate on the log scale
-    expect(slider).to_have_attribute("aria-valuetext", "10")
-    wait_for_script_end(page)
+    expect(page.get_by_test_id("stPopover").filter(has_text=" · lr ")).to_contain_text("1000 epochs")
+    with revealed(page, "tr.lr") as lr:
+        slider = lr.get_by_role("slider")
+        slider.focus()
+        slider.press("End")  # the largest learning rate on the log scale
+        expect(slider).to_have_attribute("aria-valuetext", "10")
+        wait_for_script_end(page)
 
     click_button(page, "tr.play")
     alert = page.get_by_test_id("stAlert").filter(has_text="Training diverged at epoch")
@@ -192,16 +194,19 @@ def test_the_hidden_kernel_is_hidden_until_revealed(page: Page, app_url: str) ->
     open_train(page, app_url)
     wait_for_grid(page, "tr.target_fig", corr2d(STRIPES, EDGE))
     expect(grid(page, "tr.answer")).to_have_count(0)
-    keyed(page, "tr.reveal").get_by_text("Reveal the hidden kernel").click()
-    wait_for_grid(page, "tr.answer", EDGE)
-    keyed(page, "tr.reveal").get_by_text("Reveal the hidden kernel").click()
-    expect(grid(page, "tr.answer")).to_have_count(0)
+    with revealed(page, "tr.reveal") as reveal:
+        reveal.get_by_text("Reveal the hidden kernel").click()
+        wait_for_grid(page, "tr.answer", EDGE)
+        reveal.get_by_text("Reveal the hidden kernel").click()
+        expect(grid(page, "tr.answer")).to_have_count(0)
     expect_no_exception(page)
 
 
 def test_a_typed_kernel_makes_the_target(page: Page, app_url: str) -> None:
     open_train(page, app_url)
-    keyed(page, "tr.target").get_by_text("A kernel I type in").click()
+    with revealed(page, "tr.target") as target:
+        target.get_by_text("A kernel I type in").click()
+        wait_for_script_end(page)
     K = wait_for_grid(page, "tr.kedit")
     wait_for_grid(page, "tr.answer", K)  # a typed kernel is no secret
     click_cell(page, "tr.kedit", 0, 0)
@@ -220,7 +225,9 @@ def test_a_typed_kernel_makes_the_target(page: Page, app_url: str) -> None:
 
 def test_a_painted_target_is_learned_from(page: Page, app_url: str) -> None:
     open_train(page, app_url)
-    keyed(page, "tr.target").get_by_text("A target output I paint").click()
+    with revealed(page, "tr.target") as target:
+        target.get_by_text("A target output I paint").click()
+        wait_for_script_end(page)
     Y = wait_for_grid(page, "tr.paint_y")
     wait_for_grid(page, "tr.target_fig", Y)
     wait_for_script_end(page)
