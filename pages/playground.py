@@ -141,34 +141,57 @@ def _pair_input(col, label: str, keys: tuple[str, str], bounds: tuple[int, int],
         col.number_input(label, low, high, step=1, key=keys[0], help=help, **KEEP)
 
 
-def settings_row() -> None:
-    """Operation settings: correlation or convolution, padding, stride, dilation, bias."""
-    mode, pad, stride, dil, bias, separate = st.columns([3, 2, 2, 2, 2, 2], vertical_alignment="bottom")
-    mode.segmented_control("Operation", list(ws.MODE_LABELS), format_func=ws.MODE_LABELS.get, key=ws.MODE,
-                           required=True, **KEEP)
+def _settings_label() -> str:
+    """The operation and its settings in a few words, e.g. "Correlation · padding 1 · stride 2"."""
+    def pair(keys: tuple[str, str], default: int) -> str:
+        r, c = int(ss.get(keys[0], default)), int(ss.get(keys[1], default))
+        return f"{r}" if not ss.get(ws.SEPARATE) or r == c else f"{r}↕ {c}↔"
+
+    parts = [ws.MODE_LABELS.get(ss.get(ws.MODE), "Correlation"), f"padding {pair(ws.PAD, 0)}",
+             f"stride {pair(ws.STRIDE, 1)}", f"dilation {pair(ws.DIL, 1)}"]
+    bias = float(ss.get(ws.BIAS) or 0.0)
+    return " · ".join(parts + ([f"bias {bias:g}"] if bias else []))
+
+
+def settings_tools() -> None:
+    """Operation settings: correlation or convolution, padding, stride, dilation, bias (in a popover)."""
+    st.segmented_control("Operation", list(ws.MODE_LABELS), format_func=ws.MODE_LABELS.get, key=ws.MODE,
+                         required=True, **KEEP)
+    pad, stride, dil, bias = st.columns(4, vertical_alignment="bottom")
     _pair_input(pad, "Padding", ws.PAD, share.PADDING, "Zeros added around the input on each side.")
     _pair_input(stride, "Stride", ws.STRIDE, share.STRIDE, "How far the kernel moves between output cells.")
     _pair_input(dil, "Dilation", ws.DIL, share.DILATION, "Spacing between the kernel's taps (1 = touching).")
     bias.number_input("Bias", step=0.1, format="%g", key=ws.BIAS, help="Added to every output cell.", **KEEP)
-    separate.toggle("Per axis", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
-                    help="Set padding, stride and dilation separately for rows (↕) and columns (↔).")
+    st.toggle("Per axis", key=ws.SEPARATE, on_change=_on_separate, **KEEP,
+              help="Set padding, stride and dilation separately for rows (↕) and columns (↔).")
 
 
 def setup_row() -> None:
-    """The input's and the kernel's tools (presets, sizes, edits, uploads) in popovers, then the brush.
+    """The operation's settings, the input's and the kernel's tools (presets, sizes, edits, uploads), the
+    camera and the brush, each in a popover labelled with what it holds.
 
     Outside the live fragment: each tool replaces a grid and reruns the page. In popovers because the
-    browser renders a popover's content (and fetches its widgets' code) only once it is opened: with
-    these eighteen widgets on the first screen, a first visit took ≈ 100 ms longer to draw the grids.
+    browser renders a popover's content (and fetches its widgets' code) only once it is opened: with these
+    widgets laid out on the first screen, a first visit took ≈ 0.3 s longer to draw the grids
+    (benchmarks/bench_app.py).
     """
     X, K = ss[ws.X_KEY], ss[ws.K_KEY]
     ss.setdefault("pg.rows", X.shape[0])
     ss.setdefault("pg.cols", X.shape[1])
     ss.setdefault("pg.krows", K.shape[0])
     ss.setdefault("pg.kcols", K.shape[1])
-    inputs, kernels, camera, brush, eraser = st.columns([3, 3, 2, 2, 2], vertical_alignment="bottom")
-    with inputs.popover("Input X: presets, size, edits, upload", icon=":material/image:", width="stretch",
-                        key="pg.input_tools"):
+    brush = "eraser" if ss.get("pg.eraser") else f"{float(ss.get('pg.brush', 1.0)):g}"
+    with st.container(horizontal=True, key="pg_tools"):
+        settings = st.popover(_settings_label(), icon=":material/tune:", key="pg.settings_tools")
+        inputs = st.popover("Input X: presets, size, edits, upload", icon=":material/image:",
+                            key="pg.input_tools")
+        kernels = st.popover("Kernel K: presets, size, flip", icon=":material/grid_on:",
+                             key="pg.kernel_tools")
+        camera = st.popover("Camera", icon=":material/photo_camera:", key="pg.camera_tools")
+        brushes = st.popover(f"Brush: {brush}", icon=":material/brush:", key="pg.brush_tools")
+    with settings:
+        settings_tools()
+    with inputs:
         preset, rows, cols = st.columns([2, 1, 1], vertical_alignment="bottom")
         preset.selectbox("Input preset", list(IMAGES), index=None, format_func=lambda k: IMAGES[k].label,
                          placeholder="Load a picture…", key="pg.image_preset", on_change=_on_image_preset)
@@ -179,8 +202,7 @@ def setup_row() -> None:
         st.file_uploader("Upload a picture: it becomes a grayscale grid of the current size (set Rows and "
                          "Columns first for more detail); Photo mode below uses it at full size.",
                          key="pg.upload", on_change=_on_upload)
-    with kernels.popover("Kernel K: presets, size, flip", icon=":material/grid_on:", width="stretch",
-                         key="pg.kernel_tools"):
+    with kernels:
         preset, rows, cols = st.columns([2, 1, 1], vertical_alignment="bottom")
         preset.selectbox("Kernel preset", list(KERNELS), index=None, format_func=lambda k: KERNELS[k].label,
                          placeholder="Load a kernel…", key="pg.kernel_preset", on_change=_on_kernel_preset)
@@ -189,12 +211,14 @@ def setup_row() -> None:
                           help="Columns of the kernel")
         st.pills("Edit the kernel K", list(KERNEL_EDITS), format_func=KERNEL_EDITS.get, key="pg.edit_k",
                  on_change=_on_kernel_edit)
-    with camera.popover("Camera", icon=":material/photo_camera:", width="stretch", key="pg.camera_tools"):
+    with camera:
         st.camera_input("A snapshot becomes a grayscale grid of the current size.", key="pg.camera",
                         on_change=_on_camera)
-    brush.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush", min_value=-1e6,
-                       max_value=1e6, help="Dragging on the input (or the kernel) paints this value.", **KEEP)
-    eraser.toggle("Eraser", key="pg.eraser", help="Paint zeros (right-drag erases too).", **KEEP)
+    with brushes:
+        st.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush", min_value=-1e6,
+                        max_value=1e6, help="Dragging on the input (or the kernel) paints this value.",
+                        **KEEP)
+        st.toggle("Eraser", key="pg.eraser", help="Paint zeros (right-drag erases too).", **KEEP)
 
 
 def _compute(state: share.PlaygroundState) -> tuple[np.ndarray | None, str | None]:
@@ -416,18 +440,19 @@ def playground() -> None:
     slot = st.container()  # always there, so a note does not shift (and remount) everything below it
     if note:
         getattr(slot, note[0])(note[1])
-    # The grids are sent before the widgets above them (their places are kept), so the browser fetches
-    # the grid component's code while the widgets are still arriving. A phone packs these rows (app.css).
-    settings, setup = st.container(key="pg_settings"), st.container(key="pg_setup")
+    # The grids are sent before the tools above them (their place is kept), so the browser fetches the
+    # grid component's code while the tools are still arriving.
+    setup = st.container(key="pg_setup")
     workspace()
-    with settings:
-        settings_row()
     with setup:
         setup_row()
-    with st.container(key="pg_more"):  # on a phone, after the settings (app.css): the grids come first
-        if st.toggle("Photo mode: apply the kernel to the uploaded picture at full size", key=ws.PHOTO_ON,
-                     **KEEP):
-            photo_panel(ws.current())
+    with st.container(key="pg_more"):
+        # An expander, not a toggle: no widget family beyond the page's own to load on a first visit.
+        photo = st.expander("Photo mode: apply the kernel to the uploaded picture at full size",
+                            key=ws.PHOTO_ON, on_change="rerun")
+        if photo.open:
+            with photo:
+                photo_panel(ws.current())
         export_panel()
 
 
