@@ -91,8 +91,12 @@ def input_grid() -> np.ndarray:
     return X
 
 
-def data_panel(X: np.ndarray, tools: DeltaGenerator) -> tuple[np.ndarray, tuple[int, int], np.ndarray | None]:
-    """The target Y (H', W'), the kernel shape to learn, and the true kernel if known.
+Target = tuple[np.ndarray, tuple[int, int], np.ndarray | None]  # Y, the kernel shape to learn, K_true
+
+
+def data_panel(X: np.ndarray, tools: DeltaGenerator) -> Target | None:
+    """The target Y (H', W'), the kernel shape to learn, and the true kernel if known; None (said on the
+    page) when the kernel does not fit the input.
 
     Its choices sit in `tools` (a popover); a kernel to type or a target to paint is drawn on the page.
     """
@@ -121,7 +125,7 @@ def data_panel(X: np.ndarray, tools: DeltaGenerator) -> tuple[np.ndarray, tuple[
         if shape[0] > X.shape[0] or shape[1] > X.shape[1]:
             st.error(f"The kernel {shape[0]}×{shape[1]} is larger than the input "
                      f"{X.shape[0]}×{X.shape[1]}: choose a larger image or a smaller kernel.")
-            st.stop()
+            return None
         with tools:
             noise = st.slider("Noise added to the target (std)", 0.0, 1.0, step=0.05, key="tr.noise", **KEEP)
             if kind == "preset":
@@ -435,14 +439,26 @@ def _setup_and_run() -> ts.Run | None:
         target = st.popover(labels["target"], icon=":material/target:", key="tr.target_tools")
         model = st.popover(labels["model"], icon=":material/tune:", key="tr.model_tools")
         speed = st.popover(labels["speed"], icon=":material/speed:", key="tr.speed_tools")
-    with inputs:
-        input_tools()
-    with speed:
-        speed_tools()
+    try:
+        return _data_and_live(target, model)
+    finally:
+        # Filled last, also when the settings are refused (the input may be what needs changing): the
+        # grids go out first, so the browser fetches their code while these arrive.
+        with inputs:
+            input_tools()
+        with speed:
+            speed_tools()
+
+
+def _data_and_live(target: DeltaGenerator, model: DeltaGenerator) -> ts.Run | None:
+    """The input and target (left), the controls and the live run (right); the run, or None if refused."""
     data, live = st.columns([2, 3], gap="large")
     with data:
         X = input_grid()
-        Y, kernel_shape, K_true = data_panel(X, target)
+        target_data = data_panel(X, target)
+    if target_data is None:
+        return None
+    Y, kernel_shape, K_true = target_data
     with live:
         controls()
         try:
@@ -459,6 +475,5 @@ def _setup_and_run() -> ts.Run | None:
         if ss.get(ts.EARLIER):
             st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
     return run
-
 
 train_page()

@@ -272,12 +272,15 @@ def test_resizing_a_typed_true_kernel_and_the_pages_two_refusals():
     assert at.session_state["tr.K_true"].shape == (3, 3) and _run(at).config.kernel_shape == (3, 3)
     at.number_input(key="tr.k_rows").set_value(7).run()  # taller than the 6-row input
     assert any("larger than the input" in e.value for e in at.error)
+    # The input's preset and the speed are still at hand (their popovers are filled after the refusal).
+    assert at.selectbox(key="tr.x_preset") and at.select_slider(key="tr.speed")
     at.number_input(key="tr.k_rows").set_value(3).run()
     assert not at.error
     at.session_state["tr.X"] = np.full((6, 8), 1e39)  # as a painted input could hold
     at.session_state["tr.X_rev"] += 1
     at.run()
     assert any("Can't train with these settings" in e.value for e in at.error)
+    assert at.selectbox(key="tr.x_preset")
     assert not at.exception
 
 

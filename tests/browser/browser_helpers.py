@@ -561,6 +561,10 @@ IN_POPOVER = {
     **dict.fromkeys(("pg.image_preset", "pg.rows", "pg.cols", "pg.edit_x", "pg.upload"), "Input X"),
     **dict.fromkeys(("pg.kernel_preset", "pg.krows", "pg.kcols", "pg.edit_k"), "Kernel K"),
     "pg.camera": "Camera",
+    # The operation's popover is labelled with its settings ("Correlation · padding 0 · …").
+    **dict.fromkeys(("pg.mode", "pg.pad_r", "pg.pad_c", "pg.stride_r", "pg.stride_c", "pg.dil_r", "pg.dil_c",
+                     "pg.bias", "pg.separate"), " · padding "),
+    **dict.fromkeys(("pg.brush", "pg.eraser"), "Brush:"),
     # The Train page's popovers are labelled with their settings: these parts of a label stay put.
     "tr.x_preset": "Input preset",
     **dict.fromkeys(("tr.target", "tr.true_preset", "tr.k_rows", "tr.k_cols", "tr.noise", "tr.reveal",

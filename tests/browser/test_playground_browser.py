@@ -36,6 +36,7 @@ from browser_helpers import (
     new_app_context,
     open_popover,
     reveal,
+    revealed,
     set_number,
     wait_for_acknowledged,
     wait_for_grid,
@@ -96,8 +97,9 @@ def sum_text(window: np.ndarray, K: np.ndarray, i: int, j: int) -> str:
 
 
 def pick_mode(page: Page, label: str) -> None:
-    keyed(page, "pg.mode").get_by_role("radio", name=label).or_(
-        keyed(page, "pg.mode").get_by_role("button", name=label)).first.click()
+    with revealed(page, "pg.mode") as mode:
+        mode.get_by_role("radio", name=label).or_(mode.get_by_role("button", name=label)).first.click()
+        wait_for_script_end(page)
 
 
 def test_painting_the_input_updates_the_output_numbers(page: Page, app_url: str) -> None:
@@ -280,7 +282,7 @@ def test_kernel_editor_takes_fractions_and_refuses_non_numbers(page: Page, app_u
 
     # Dragging across the kernel paints the brush value into every cell it crosses.
     set_number(page, "pg.brush", -0.5)
-    expect(keyed(page, "pg.brush").locator("input")).to_have_value("-0.5")
+    expect(page.get_by_test_id("stPopover").filter(has_text="Brush:")).to_contain_text("Brush: -0.5")
     wait_for_script_end(page)
     drag(page, "pg.kedit", [(0, 0), (0, 1)])
     K[:] = -0.5
@@ -375,8 +377,9 @@ def wait_for_link(page: Page, want: share.PlaygroundState) -> None:
 
 
 def _settings(page: Page) -> dict[str, str]:
-    values = {key: keyed(page, key).locator("input").input_value() for key in
-              ("pg.pad_r", "pg.stride_r", "pg.dil_r", "pg.bias")}
+    with revealed(page, "pg.pad_r"):  # the settings' popover, opened to read them
+        values = {key: keyed(page, key).locator("input").input_value() for key in
+                  ("pg.pad_r", "pg.stride_r", "pg.dil_r", "pg.bias")}
     values["mode"] = title(page, "pg.output").inner_text()
     values["picked"] = (grid_data(page, "pg.output") or {}).get("picked", "")
     return values
