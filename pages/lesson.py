@@ -75,8 +75,10 @@ def _predict(step: int, question: str, answers: dict[str, tuple[bool, str]], key
     family's code (each costs the cold load 0.1-0.3 s, benchmarks/bench_app.py). In the teacher view the
     right answer shows at once. Returns True when the answer may be revealed.
     """
-    st.markdown(f"**Predict first.** {question}")
     guess = ss.get(key)
+    waiting = guess not in answers and not teacher_view()
+    hint = " *Pick an answer to reveal the result.*" if waiting else ""
+    st.markdown(f"**Predict first.** {question}{hint}")
     with st.container(horizontal=True, key=f"{key}.choices"):
         for i, choice in enumerate(answers):
             st.button(choice, key=f"{key}.{i}", type="primary" if choice == guess else "secondary",
@@ -86,7 +88,6 @@ def _predict(step: int, question: str, answers: dict[str, tuple[bool, str]], key
             right = next(choice for choice, (ok, _) in answers.items() if ok)
             st.success(f"**Answer:** {right}. {answers[right][1]}", icon=":material/school:")
             return True
-        st.info("Make a prediction to reveal the answer.", icon=":material/psychology:")
         return False
     ok, feedback = answers[guess]
     if ok:
@@ -515,15 +516,18 @@ def current_step() -> int:
         if raw.isdigit() and int(raw) in STEPS:
             ss[STEP] = int(raw)
         else:
-            st.info(f"This link's step “{raw[:20]}” is not a step of the lesson (1 to {len(STEPS)}): here is "
-                    "step 1.", icon=":material/info:")
+            # The link's text is not echoed: it would be read as markdown (a link, an image).
+            st.info(f"This link's step is not a step of the lesson (1 to {len(STEPS)}): here is step 1.",
+                    icon=":material/info:")
             ss[STEP] = 1
     step = ss.setdefault(STEP, 1)
-    if step == 1:
-        st.query_params.pop("step", None)
-    else:
-        st.query_params["step"] = str(step)
-    ss["l.step_read"] = st.query_params.get("step")
+    wanted = None if step == 1 else str(step)
+    if st.query_params.get("step") != wanted:  # only a change: each write is a message to the browser
+        if wanted is None:
+            del st.query_params["step"]
+        else:
+            st.query_params["step"] = wanted
+    ss["l.step_read"] = wanted
     return step
 
 

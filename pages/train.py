@@ -83,8 +83,8 @@ def input_tools() -> None:
 def input_grid() -> np.ndarray:
     """The input X (H, W), painted on the page."""
     X = ss["tr.X"]
-    st.markdown(f"**Input X** · {X.shape[0]}×{X.shape[1]}")
-    painted = paint_grid(X, key="tr.paint_x", scale=IMAGE, revision=ss["tr.X_rev"], height=220)
+    painted = paint_grid(X, key="tr.paint_x", scale=IMAGE, revision=ss["tr.X_rev"], height=220,
+                         title=f"Input X · {X.shape[0]}×{X.shape[1]}")
     if painted is not None:
         ss["tr.X"] = X = painted
         ss[ts.INPUT_NAME] = None  # not a preset any more: the link cannot keep it

@@ -174,7 +174,7 @@ def test_nothing_is_revealed_before_a_prediction_except_in_the_teacher_view():
     at = _lesson()
     asks, g = 0, {}
     for _ in _every_step(at):
-        asks += len([i for i in at.info if "Make a prediction" in i.value])
+        asks += len([m for m in at.markdown if "Pick an answer to reveal the result." in m.value])
         g |= grids(at)
     assert asks == 5
     assert "l5b.corr2d(X.T, K)" not in g and "l4.Y = corr2d(X, K)" not in g
@@ -182,8 +182,8 @@ def test_nothing_is_revealed_before_a_prediction_except_in_the_teacher_view():
     teacher = _lesson(**{"progress.teacher": True})
     answers, g = [], {}
     for _ in _every_step(teacher):
-        assert not [i for i in teacher.info
-                    if "Make a prediction" in i.value or "Type your number" in i.value]
+        assert not [m for m in [*teacher.info, *teacher.markdown]
+                    if "Pick an answer" in m.value or "Type your number" in m.value]
         answers += [s.value for s in teacher.success if s.value.startswith("**Answer:**")]
         g |= grids(teacher)
     assert len(answers) == 6
@@ -379,7 +379,8 @@ def test_one_step_at_a_time_with_a_stepper_previous_and_next():
 
 
 @pytest.mark.parametrize(("raw", "step", "refused"), [("4", 4, False), ("1", 1, False), ("9", 1, True),
-                                                      ("two", 1, True), ("-3", 1, True)])
+                                                      ("two", 1, True), ("-3", 1, True),
+                                                      ("[x](http://evil.example)", 1, True)])
 def test_a_link_opens_its_step_and_a_bad_step_is_refused_with_a_message(raw, step, refused):
     at = AppTest.from_file(APP, default_timeout=90)
     at.query_params["step"] = raw
@@ -390,6 +391,7 @@ def test_a_link_opens_its_step_and_a_bad_step_is_refused_with_a_message(raw, ste
     assert len(notes) == int(refused)
     if refused:
         assert "step" not in at.query_params  # the bad step leaves the address bar
+        assert "evil" not in notes[0]  # the link's text is not echoed as markdown
 
 
 def test_what_a_learner_set_on_a_step_is_still_there_after_visiting_another():
