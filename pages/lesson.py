@@ -30,7 +30,7 @@ from ui import workspace as ws
 from ui.grid import grid_group, panel, view_data
 from ui.progress import is_done, mark_done, teacher_view
 from ui.state import require_entry_script
-from ui.widgets import cell_text, printout, show_source
+from ui.widgets import cell_text, printout, scroll_to_top, show_source
 
 require_entry_script()
 ss = st.session_state
@@ -506,6 +506,7 @@ STEP = "l.step"  # this session's step; the address bar's ?step=N says it too (a
 
 def _go(step: int) -> None:
     ss[STEP] = step
+    ss["l.moves"] = ss.get("l.moves", 0) + 1  # the next run starts the step at the page's top
 
 
 def current_step() -> int:
@@ -558,6 +559,9 @@ def lesson() -> None:
     st.caption("The classic lesson in six steps, live: every grid is computed by ConvLab as you read, and "
                "the notebook's own printouts are replayed digit for digit.")
     step = current_step()
+    if ss.get("l.moves", 0) != ss.get("l.scrolled", 0):  # a step button was pressed
+        ss["l.scrolled"] = ss["l.moves"]
+        scroll_to_top(key=f"l.scroll.{ss['l.moves']}")
     top = st.container()
     STEPS[step][1]()
     with top:  # drawn after the step, so that a step finished in this run is ticked already

@@ -222,11 +222,14 @@ def stability_note(run: ts.Run) -> None:
         st.caption(f"Stable: {s.limit_text}; lr is {c.lr:g}.")
 
 
-def controls() -> None:
-    """Play / Pause / Step / Reset, outside the live fragment so each click reruns the page."""
+def controls(running: bool) -> None:
+    """Play or Pause (one button, as a player's), Step, Reset: outside the live fragment, so each click
+    reruns the page (which the end of a run does too, turning Pause back into Play)."""
     with st.container(horizontal=True, key="tr.controls"):
-        st.button("Play", key="tr.play", on_click=ts.play, type="primary", icon=":material/play_arrow:")
-        st.button("Pause", key="tr.pause", on_click=ts.pause, icon=":material/pause:")
+        if running:
+            st.button("Pause", key="tr.pause", on_click=ts.pause, type="primary", icon=":material/pause:")
+        else:
+            st.button("Play", key="tr.play", on_click=ts.play, type="primary", icon=":material/play_arrow:")
         st.button("Step", key="tr.step", on_click=ts.step, icon=":material/skip_next:")
         st.button("Reset", key="tr.reset", on_click=ts.reset, icon=":material/replay:")
 
@@ -460,7 +463,7 @@ def _data_and_live(target: DeltaGenerator, model: DeltaGenerator) -> ts.Run | No
         return None
     Y, kernel_shape, K_true = target_data
     with live:
-        controls()
+        buttons = st.container()  # filled once the run is known: Play or Pause follows its state
         try:
             with model:
                 config, target_loss = model_panel(kernel_shape)
@@ -468,6 +471,8 @@ def _data_and_live(target: DeltaGenerator, model: DeltaGenerator) -> ts.Run | No
         except ValueError as exc:
             st.error(f"Can't train with these settings: {exc}.")
             return None
+        with buttons:
+            controls(run.running)
         predict_first(run)
         stability_note(run)
         revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")

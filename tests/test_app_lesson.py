@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import grids, printouts, texts
+from app_helpers import _walk, grids, printouts, texts
 from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
@@ -82,6 +82,11 @@ def _answer_all(at: AppTest) -> AppTest:
     at.number_input(key="l3.guess").set_value(5).run()
     assert not at.exception
     return at
+
+
+def _scrolls(at: AppTest) -> list:
+    return [e for e in _walk(at.main) if type(getattr(e, "proto", None)).__name__ == "BidiComponent"
+            and e.proto.component_name == "convlab.scroll_top"]
 
 
 def _every_step(at: AppTest):
@@ -365,8 +370,10 @@ def test_one_step_at_a_time_with_a_stepper_previous_and_next():
         "6 · Learning"]
     assert len(at.header) == 1 and "l2.kernel" not in grids(at)  # step 1 alone
     assert "step" not in at.query_params
+    assert not _scrolls(at)  # a first visit loads no scrolling code
     at.button(key="l.next").click().run()
     assert at.header[0].value.startswith("2 · ") and at.query_params["step"] == "2"
+    assert len(_scrolls(at)) == 1  # the new step starts at the page's top (Streamlit keeps the scroll)
     at.button(key="l.prev").click().run()
     assert at.header[0].value.startswith("1 · ") and "step" not in at.query_params
     _answer(at, "l1.size", "6×7")

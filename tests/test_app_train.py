@@ -74,9 +74,13 @@ def test_play_runs_to_the_epoch_budget_and_reset_returns_to_the_same_weights():
 
 def test_pause_stops_a_running_run():
     at = _train()
+    shown = lambda: [b.label for b in at.button if b.key in ("tr.play", "tr.pause")]  # noqa: E731
+    assert shown() == ["Play"]  # one button, as a player's: Play, or Pause while playing
     at.button(key="tr.play").click().run()
+    assert shown() == ["Pause"]
     at.button(key="tr.pause").click().run()
     assert not _run(at).running
+    assert shown() == ["Play"]
     assert not at.exception
 
 

@@ -85,3 +85,18 @@ def app_icon() -> Image.Image:
     """The browser-tab icon: a 3x3 kernel in the grids' signed colours, drawn here so nothing is fetched."""
     K = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
     return Image.fromarray(signed_scale(K).colours(K)).resize((48, 48), Image.Resampling.NEAREST)
+
+
+@functools.cache
+def _scroll_component() -> Callable[..., Any]:
+    """The registered component, on first use (see `ui.grid`): `convlab/web/scroll_top.js`, no state."""
+    return st.components.v2.component("convlab.scroll_top", js="scroll_top.js")
+
+
+def scroll_to_top(*, key: str) -> None:
+    """Scroll the page to its top once, when this element first appears (a new `key` appears anew).
+
+    Streamlit keeps the scroll position across reruns: a lesson step shown by the Next button at the
+    bottom of the last one would otherwise open somewhere in its middle.
+    """
+    _scroll_component()(key=key)
