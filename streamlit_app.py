@@ -6,9 +6,9 @@ from ui import progress
 from ui.page_head import page_head
 from ui.state import init_process
 from ui.telemetry import log_session
-from ui.widgets import app_icon
+from ui.widgets import app_icon_url
 
-st.set_page_config(page_title="ConvLab", page_icon=app_icon(), layout="wide")
+st.set_page_config(page_title="ConvLab", page_icon=app_icon_url(), layout="wide")
 init_process()
 log_session()  # a log line per session start and end, with its duration (ui/telemetry.py)
 new_visitor = progress.is_new_visitor()  # read before restore(), which marks the session as started

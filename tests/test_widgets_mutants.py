@@ -5,11 +5,15 @@ AppTest files exercise them through the pages, this file pins their exact text (
 found the pages' checks let a changed digit, sign or separator through).
 """
 
+import base64
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from convlab import explain_cell
-from ui.widgets import app_icon, cell_text, explain_lines
+from ui.widgets import app_icon, app_icon_url, cell_text, explain_lines
 
 
 @pytest.mark.parametrize(
@@ -151,3 +155,10 @@ def test_the_app_icon_is_a_sobel_kernel_in_the_signed_colours():
         for c in range(3):
             block = rgb[16 * r:16 * r + 16, 16 * c:16 * c + 16]
             assert (block == block[0, 0]).all()
+
+
+def test_the_app_icon_goes_to_the_browser_inline_as_the_same_picture():
+    url = app_icon_url()
+    assert url.startswith("data:image/png;base64,") and len(url) < 1000  # no media file, no fetch
+    decoded = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), np.asarray(app_icon().convert("RGB")))
