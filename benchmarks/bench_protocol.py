@@ -382,7 +382,7 @@ class User:
             if element_type == "exception":
                 self.current.errors.append(f"{element.exception.type}: {element.exception.message}")
             elif element_type == "html" and 'class="cl-stats"' in element.html.body:
-                # The Train page's progress numbers (pages/train.py `stats`): label -> value.
+                # The Train page's progress numbers (ui/widgets.py `stats`): label -> value.
                 for label, value in STAT.findall(element.html.body):
                     self.current.metrics[html.unescape(label)] = html.unescape(value)
             elif element_type in ("markdown", "alert"):

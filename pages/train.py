@@ -1,6 +1,5 @@
 """Train a kernel: learn a kernel from an input and a target, watching the loss as it streams."""
 
-import html
 import time
 
 import numpy as np
@@ -20,7 +19,7 @@ from ui import training_session as ts
 from ui.grid import edit_grid, grid_group, paint_grid, panel, view_data
 from ui.loss_chart import loss_chart
 from ui.state import default, require_entry_script
-from ui.widgets import printout
+from ui.widgets import printout, stats
 
 require_entry_script()
 ss = st.session_state
@@ -282,18 +281,6 @@ def live_view(run: ts.Run, K_true: np.ndarray | None) -> None:
         _landscape(run, K_true)
 
 
-def stats(items: list[tuple[str, str, str]]) -> None:
-    """A row of labelled numbers (label, value, what it means on hover), as one light element.
-
-    Not `st.metric`: its code is one more widget family for the browser to fetch and compile before the
-    first screen is drawn (≈ 0.15 s of a cold load, benchmarks/bench_app.py).
-    """
-    cells = "".join(f'<div class="cl-stat" title="{html.escape(tip)}" data-label="{html.escape(label)}">'
-                    f'<span>{html.escape(label)}</span><b>{html.escape(value)}</b></div>'
-                    for label, value, tip in items)
-    st.html(f'<div class="cl-stats">{cells}</div>')
-
-
 def _draw_progress(run: ts.Run, speed: int) -> None:
     n = run.epoch
     items = [("Epoch", str(n), "Updates made so far (one epoch = one update on the whole image).")]
@@ -480,5 +467,6 @@ def _data_and_live(target: DeltaGenerator, model: DeltaGenerator) -> ts.Run | No
         if ss.get(ts.EARLIER):
             st.button("Clear earlier runs", key="tr.clear", on_click=ts.clear_earlier)
     return run
+
 
 train_page()

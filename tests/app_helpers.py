@@ -91,7 +91,7 @@ def printouts(node) -> list[str]:
 
 
 def stats(node) -> dict[str, str]:
-    """The labelled numbers of every stats row (pages/train.py `stats`) under `node`: label -> value."""
+    """The labelled numbers of every stats row (ui/widgets.py `stats`) under `node`: label -> value."""
     found = {}
     for h in node.html:
         for label, value in re.findall(r'data-label="([^"]*)"><span>[^<]*</span><b>([^<]*)</b>', h.value):

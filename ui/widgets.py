@@ -77,6 +77,19 @@ def printout(text: str, *, where: Any = None) -> None:
     (where or st).html(f'<pre class="cl-printout">{html.escape(text)}</pre>')
 
 
+def stats(items: list[tuple[str, str, str]]) -> None:
+    """A row of labelled numbers (label, value, what it means on hover), as one light element.
+
+    Not `st.metric`: its code is one more widget family for the browser to fetch and compile before the
+    first screen is drawn (≈ 0.15 s of a cold load, benchmarks/bench_app.py). Styled by app.css
+    (`cl-stats`); tests and benchmarks read `data-label`.
+    """
+    cells = "".join(f'<div class="cl-stat" title="{html.escape(tip)}" data-label="{html.escape(label)}">'
+                    f'<span>{html.escape(label)}</span><b>{html.escape(value)}</b></div>'
+                    for label, value, tip in items)
+    st.html(f'<div class="cl-stats">{cells}</div>')
+
+
 def show_source(*functions: Callable, where: Any = None) -> None:
     """Show the source code of `functions`, as they run in this app."""
     printout("\n\n".join(inspect.getsource(f) for f in functions), where=where)

@@ -540,7 +540,7 @@ def watch(page: Page, getter_js: str, arg: Any = None, *, duration_ms: float) ->
 
 
 def metric_value(page: Page, label: str) -> Locator:
-    """The value of the Train page's progress number labelled `label` (pages/train.py `stats`)."""
+    """The value of the Train page's progress number labelled `label` (ui/widgets.py `stats`)."""
     return page.locator(f'.cl-stat[data-label="{label}"] b')
 
 
