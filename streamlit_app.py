@@ -33,8 +33,8 @@ if page.url_path in ("lesson", "exercises", "train"):
     # Not on the Playground, whose share link owns its address bar (the grid group rewrites it in place).
     progress.keep_link()
 if new_visitor and page is home:
-    # A newcomer is offered the lesson first without covering the Playground: a toast, not a dialog, so
-    # the page stays usable (and a share link or a return visit never sees it).
-    st.toast("**New here?** Start with the **Lesson** (menu above), then the **Exercises**.",
-             icon=":material/waving_hand:", duration="long")
+    # A newcomer is offered the lesson first, in the Playground's caption for the session: not a toast,
+    # which covered a corner of the page, was gone in seconds, and whose code was one more chunk for the
+    # first screen to fetch (≈ 0.07x of a cold load, benchmarks/README.md).
+    progress.welcome()
 page.run()

@@ -10,7 +10,7 @@ from convlab.colour import IMAGE, robust_signed_scale, signed_scale
 from convlab.export import kernel_to_json, pytorch_snippet, to_csv, to_png
 from convlab.images import IMAGES, image_preset, load_image, resize_grid, transform
 from convlab.kernels import KERNELS, kernel_preset
-from ui import share
+from ui import progress, share
 from ui import workspace as ws
 from ui.grid import grid_group, last_ack, live_spec, paint_data, panel, take_pick, take_stroke, view_data
 from ui.state import require_entry_script
@@ -434,8 +434,9 @@ def playground() -> None:
     ws.ensure()
     st.title("Playground")
     what = "convolution" if ss.get(ws.MODE) == "convolution" else "cross-correlation"
+    welcome = progress.welcome_text()  # a newcomer's offer of the lesson, in the caption: no line of its own
     st.caption(f"Paint the input, type or paint the kernel, and watch the {what} follow every change. "
-               "Click an output cell to see how it is computed.")
+               "Click an output cell to see how it is computed." + (f" {welcome}" if welcome else ""))
     note = ss.pop(ws.NOTE, None)
     slot = st.container()  # always there, so a note does not shift (and remount) everything below it
     if note:

@@ -222,13 +222,21 @@ def test_a_learner_reveals_one_answer():
     assert grids(at)["ex8c.M"]["values"][0].tolist() == [0, 1, 0, 2, 3, 0, 0, 0, 0]
 
 
-def test_a_newcomer_is_offered_the_lesson_once():
+def _welcome(at: AppTest) -> bool:
+    """True when the Playground's caption offers the lesson (the newcomer's welcome)."""
+    return any("**New here?** Start with the **Lesson** (menu above)" in c.value for c in at.caption)
+
+
+def test_a_newcomer_is_offered_the_lesson_in_the_caption():
     at = app()
-    assert len(at.toast) == 1 and "Start with the **Lesson** (menu above)" in at.toast[0].value
+    assert _welcome(at) and not at.toast  # a sentence of the caption, not a toast over the page
     at.run()
-    assert not at.toast  # once per session
-    assert not app(x="anything").toast  # a share link opens what was shared, without the welcome
-    assert not app().switch_page("pages/lesson.py").run().toast
+    assert _welcome(at)  # kept for the session: the caption does not shrink under a painting hand
+    assert not _welcome(app(x="anything"))  # a share link opens what was shared, without the welcome
+    assert not _welcome(app(done="lesson.1"))  # nor does a link with progress
+    at.switch_page("pages/lesson.py").run()
+    at.button(key="l1.size.1").click().run()  # a step done: no longer new
+    assert not _welcome(at.switch_page("pages/playground.py").run())
 
 
 def test_every_exercise_is_driven_here():

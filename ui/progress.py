@@ -21,6 +21,7 @@ _DONE = "progress.done"
 _TEACHER = "progress.teacher"
 _RESTORED = "progress.restored"
 _NOTE = "progress.note"
+_WELCOME = "progress.welcome"
 _TOGGLE = "progress.teacher_toggle"
 _BARS = "_progress.bars"  # this run's progress bars: redrawn in place when an item is done later in the run
 
@@ -100,6 +101,19 @@ def restore() -> None:
 def is_new_visitor() -> bool:
     """True on the first run of a session opened without any query parameters (no share link, no progress)."""
     return not st.session_state.get(_RESTORED) and not st.query_params.to_dict()
+
+
+def welcome() -> None:
+    """Mark this session as a newcomer's: `welcome_text()` offers the lesson until something is done."""
+    st.session_state[_WELCOME] = True
+
+
+def welcome_text() -> str:
+    """A sentence (markdown) offering a newcomer the lesson, or "" once any step or exercise is done."""
+    ss = st.session_state
+    if not ss.get(_WELCOME) or ss.get(_DONE):
+        return ""
+    return "**New here?** Start with the **Lesson** (menu above), then the **Exercises**."
 
 
 def teacher_view() -> bool:

@@ -1,5 +1,6 @@
-"""Reference for `benchmarks/bench_app.py`: the bare page (a title and a line of text) served at a
-sub-path, `/sub`, of a two-page app, as the Lesson (`/lesson`) and Train (`/train`) pages are.
+"""Reference for `benchmarks/bench_app.py`'s cold loads of the Lesson (`/lesson`) and Train (`/train`)
+pages: the bare page (a title and a line of text) served, as they are, at a sub-path (`/sub`) of a
+two-page app.
 
 At a sub-path Streamlit's browser code first probes `/sub/_stcore/health` (a 404), waits 100 ms and
 then finds the server at `/`: a cost every page but the default one pays, whatever it holds.
