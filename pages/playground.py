@@ -218,7 +218,9 @@ def setup_row() -> None:
         st.number_input("Brush value", value=1.0, step=0.5, format="%g", key="pg.brush", min_value=-1e6,
                         max_value=1e6, help="Dragging on the input (or the kernel) paints this value.",
                         **KEEP)
-        st.toggle("Eraser", key="pg.eraser", help="Paint zeros (right-drag erases too).", **KEEP)
+        st.toggle("Eraser", key="pg.eraser", **KEEP,
+                  help="Paint zeros. Right-drag erases too, and on a touch screen a stroke that starts on "
+                       "the brush value.")
 
 
 def _compute(state: share.PlaygroundState) -> tuple[np.ndarray | None, str | None]:

@@ -441,11 +441,13 @@ def _setup_and_run() -> ts.Run | None:
 
 
 def _data_and_live(target: DeltaGenerator, model: DeltaGenerator) -> ts.Run | None:
-    """The input and target (left), the controls and the live run (right); the run, or None if refused."""
+    """The input and target (left, with what to expect of the run), the controls and the live run (right);
+    the run, or None if refused."""
     data, live = st.columns([2, 3], gap="large")
     with data:
         X = input_grid()
         target_data = data_panel(X, target)
+        expect = st.container()  # under the input, which the learning rate's limit is about
     if target_data is None:
         return None
     Y, kernel_shape, K_true = target_data
@@ -460,8 +462,10 @@ def _data_and_live(target: DeltaGenerator, model: DeltaGenerator) -> ts.Run | No
             return None
         with buttons:
             controls(run.running)
+    with expect:
         predict_first(run)
         stability_note(run)
+    with live:
         revealed = ss.get("tr.target") != "preset" or ss.get("tr.reveal")
         live_view(run, K_true if revealed else None)
         if ss.get(ts.EARLIER):

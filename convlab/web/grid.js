@@ -3,6 +3,8 @@
 // Drawing is a pure function of the data Python sends (values, colour scale, marks) plus the local
 // interaction state (hover, focus, a stroke in flight). Three modes:
 //   paint: drag with the brush value, right-drag erases (0); keyboard Space paints, Delete erases;
+//          on a touch screen (no right button) a drag that starts on a cell holding the brush value
+//          erases, so a tap toggles a cell;
 //   edit:  click a cell (or Enter, F2, a digit) and type a number: 0.5, -2/3, 1e-3 are accepted,
 //          anything else is refused in place and the old value kept; dragging paints the brush;
 //   view:  click or use the keyboard to pick a cell; hover reads a value.
@@ -435,8 +437,9 @@ function mountGrid(host) {
     const d = s.data;
     if (d.hint) return d.hint;
     if (d.mode === "paint") {
-      return touch ? `drag paints ${fullText(d.brush)}; the Eraser toggle erases`
-        : `drag paints ${fullText(d.brush)}, right-drag erases`;
+      const b = fullText(d.brush);
+      if (!touch) return `drag paints ${b}, right-drag erases`;
+      return d.brush === 0 ? "drag paints 0" : `drag paints ${b}; starting on a ${b} erases`;
     }
     if (d.mode === "edit") return touch ? "tap a cell and type a number (1/9 and −2/3 work)"
       : "click a cell and type a number (1/9, −2/3, 1e-3 work), or drag to paint";
@@ -601,8 +604,11 @@ function mountGrid(host) {
     ev.preventDefault();
     if (s.editing) commitEdit(false);
     canvas.setPointerCapture(ev.pointerId);
-    const value = ev.button === 2 ? 0 : s.data.brush;
-    const erase = ev.button === 2;
+    // A finger has no right button: on a touch screen a paint stroke starting on the brush value erases.
+    const [r, c] = cell;
+    const erase = ev.button === 2 || (ev.pointerType === "touch" && s.data.mode === "paint"
+      && s.data.brush !== 0 && s.grid[r * s.cols + c] === s.data.brush);
+    const value = erase ? 0 : s.data.brush;
     s.stroke = { pointerId: ev.pointerId, value, erase, start: cell, last: cell, moved: false, changed: false };
     // Edit mode: a click (no drag) opens the editor; only a drag paints, starting from its first cell.
     if (s.data.mode === "paint" || erase) s.stroke.changed = paintLine(cell, cell, value);

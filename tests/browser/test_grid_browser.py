@@ -16,17 +16,19 @@ from browser_helpers import (
     APP_COLD_MS,
     cell_pixels,
     cell_point,
+    cell_points,
     click_button,
     drag,
     expect_no_exception,
     grid_caption,
     grid_data,
+    new_app_context,
     wait_for_acknowledged,
     wait_for_grid,
     wait_for_grid_attr,
     wait_for_script_end,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from convlab import corr2d
 
@@ -117,6 +119,33 @@ def test_right_drag_erases(page: Page, harness_url: str) -> None:
     expect_python_has(page, as_grid(path_cells((3, 0), (3, 7)), 8))
     drag(page, "paint", [(3, 2), (3, 5)], button="right")
     expect_shown(page, as_grid({(3, 0), (3, 1), (3, 6), (3, 7)}, 8))
+
+
+def touch_drag(page: Page, name: str, cells: list[Cell]) -> None:
+    """A finger down on the first cell, through the others, lifted on the last (real touch events)."""
+    points = cell_points(page, name, cells)
+    cdp = page.context.new_cdp_session(page)
+    for kind, (x, y) in zip(["touchStart"] + ["touchMove"] * (len(points) - 1), points, strict=True):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def test_on_a_touch_screen_a_stroke_starting_on_the_brush_erases(browser: Browser, harness_url: str) -> None:
+    context = new_app_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        open_harness(page, harness_url)
+        expect(grid_caption(page, "paint")).to_have_text("8 × 8 · drag paints 1; starting on a 1 erases")
+        touch_drag(page, "paint", segment((3, 0), (3, 7)))
+        expect_python_has(page, as_grid(path_cells((3, 0), (3, 7)), 8))
+        touch_drag(page, "paint", segment((3, 2), (3, 5)))  # starts on a 1: erases (no right button)
+        expect_shown(page, as_grid({(3, 0), (3, 1), (3, 6), (3, 7)}, 8))
+        page.touchscreen.tap(*cell_point(page, "paint", 3, 0))  # a tap toggles a cell: 1 -> 0
+        page.touchscreen.tap(*cell_point(page, "paint", 5, 5))  # and 0 -> 1
+        expect_shown(page, as_grid({(3, 1), (3, 6), (3, 7), (5, 5)}, 8))
+    finally:
+        context.close()
 
 
 def test_hover_shows_the_value(page: Page, harness_url: str) -> None:

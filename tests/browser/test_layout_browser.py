@@ -101,6 +101,6 @@ def test_page_fits_the_screen(
         else:
             assert output["y"] < 1.2 * viewport["height"], f"the output starts {output['y']:.0f} px down"
     if kind == "phone" and name == "playground":
-        # Issue 8: a touch screen has no right button, so the hint names the Eraser toggle instead.
-        expect(grid_caption(page, "pg.paint")).to_contain_text("the Eraser toggle erases")
+        # Issue 8: a touch screen has no right button: a drag starting on the brush value erases instead.
+        expect(grid_caption(page, "pg.paint")).to_contain_text("drag paints 1; starting on a 1 erases")
         expect(grid_caption(page, "pg.paint")).not_to_contain_text("right-drag")
