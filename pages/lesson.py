@@ -29,7 +29,7 @@ from ui import share
 from ui import workspace as ws
 from ui.grid import grid_group, panel, view_data
 from ui.progress import is_done, mark_done, teacher_view
-from ui.state import require_entry_script
+from ui.state import arrived, require_entry_script
 from ui.widgets import cell_text, printout, scroll_to_top, show_source
 
 require_entry_script()
@@ -502,6 +502,8 @@ STEPS = {  # step -> (its button's label, the function that draws it)
     6: ("Learning", step_learning),
 }
 STEP = "l.step"  # this session's step; the address bar's ?step=N says it too (a reload or a link keeps it)
+READ = "l.step_read"  # the link's step as the page last read or wrote it (None: no ?step)
+BARE = "l.bare_step"  # the step a link without ?step stands for in this session
 
 
 def _go(step: int) -> None:
@@ -510,11 +512,22 @@ def _go(step: int) -> None:
 
 
 def current_step() -> int:
-    """The step to show: the link's ?step=N on arrival, else this session's; a bad N says so and shows 1."""
+    """The step to show: the link's ?step=N when it changes (a link followed, Back or Forward), else this
+    session's; a bad N says so and shows 1.
+
+    Each step change writes the link, and Streamlit adds a history entry for it, so Back and Forward walk
+    the steps. A link without ?step shows the session's step when the lesson is reached from another page
+    (the link is left as it is: no extra entry to go Back through), and step 1 otherwise.
+    """
     raw = st.query_params.get("step")
-    if raw is not None and ss.get("l.step_read") != raw:
-        ss["l.step_read"] = raw  # read once: later the buttons move the step and rewrite the link
-        if raw.isdigit() and int(raw) in STEPS:
+    if arrived():  # on this session's first run, or from another page
+        ss[BARE] = ss.get(STEP, 1) if raw is None else 1
+        ss[READ] = None
+    if raw != ss.get(READ):  # the link changed under the page: read it once
+        ss[READ] = raw
+        if raw is None:
+            ss[STEP] = ss.get(BARE, 1)
+        elif raw.isdigit() and int(raw) in STEPS:
             ss[STEP] = int(raw)
         else:
             # The link's text is not echoed: it would be read as markdown (a link, an image).
@@ -522,13 +535,13 @@ def current_step() -> int:
                     icon=":material/info:")
             ss[STEP] = 1
     step = ss.setdefault(STEP, 1)
-    wanted = None if step == 1 else str(step)
-    if st.query_params.get("step") != wanted:  # only a change: each write is a message to the browser
+    wanted = None if step == ss.get(BARE, 1) else str(step)
+    if raw != wanted:  # only a change: each write is a message to the browser (and a history entry)
         if wanted is None:
             del st.query_params["step"]
         else:
             st.query_params["step"] = wanted
-    ss["l.step_read"] = wanted
+    ss[READ] = wanted
     return step
 
 

@@ -401,6 +401,39 @@ def test_a_link_opens_its_step_and_a_bad_step_is_refused_with_a_message(raw, ste
         assert "evil" not in notes[0]  # the link's text is not echoed as markdown
 
 
+def _step_shown(at: AppTest) -> int:
+    assert not at.exception
+    return int(at.header[0].value.split(" · ")[0])
+
+
+def test_back_and_forward_reread_the_link():
+    """The browser's Back and Forward rerun the page with an older link: the step follows the link."""
+    at = _lesson()
+    at.button(key="l.next").click().run()
+    at.button(key="l.next").click().run()
+    assert _step_shown(at) == 3 and at.query_params["step"] == "3"
+    at.query_params["step"] = "2"  # Back
+    assert _step_shown(at.run()) == 2
+    del at.query_params["step"]  # Back to the lesson's first entry: step 1, and the link stays as it is
+    assert _step_shown(at.run()) == 1 and "step" not in at.query_params
+    at.query_params["step"] = "2"  # Forward
+    assert _step_shown(at.run()) == 2
+    at.button(key="l.prev").click().run()  # a button still moves the step and rewrites the link
+    assert _step_shown(at) == 1 and "step" not in at.query_params
+
+
+def test_from_another_page_the_lesson_opens_on_the_step_left_without_writing_the_link():
+    at = _lesson(3)
+    at.switch_page("pages/playground.py").run()
+    del at.query_params["step"]  # a page switch drops the query string
+    at.switch_page("pages/lesson.py").run()
+    assert _step_shown(at) == 3 and "step" not in at.query_params  # no new history entry to go Back through
+    at.button(key="l.next").click().run()
+    assert _step_shown(at) == 4 and at.query_params["step"] == "4"
+    del at.query_params["step"]  # Back: the link without a step stands for the step the lesson opened on
+    assert _step_shown(at.run()) == 3
+
+
 def test_what_a_learner_set_on_a_step_is_still_there_after_visiting_another():
     at = _lesson(3)
     at.number_input(key="l3.guess").set_value(5).run()

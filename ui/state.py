@@ -9,9 +9,11 @@ from typing import Any
 
 import streamlit as st
 import torch
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 _threads_lock = threading.Lock()
 SWITCH_INTERVAL = 0.001  # s
+_PAGE, _ARRIVED = "app.page", "app.arrived"
 
 
 def init_process() -> None:
@@ -40,7 +42,8 @@ def default(key: str, make: Callable[[], Any]) -> Any:
 
 
 def require_entry_script() -> None:
-    """Run the page through `streamlit_app.py`, even for the first visitor of a fresh server.
+    """Run the page through `streamlit_app.py`, even for the first visitor of a fresh server; then note
+    which page this run shows (see `arrived`).
 
     Streamlit keeps a relic of its old multipage apps: until some run calls `st.navigation`, a
     `pages/` folder beside the entry script makes a deep link (`/train`) run that page file on its
@@ -54,3 +57,17 @@ def require_entry_script() -> None:
         st.session_state["_entry_rerun"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()
+    _note_page()
+
+
+def _note_page() -> None:
+    """Record which page this run shows, for `arrived()` (every page calls `require_entry_script`)."""
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx is not None else None
+    st.session_state[_ARRIVED] = st.session_state.get(_PAGE) != page
+    st.session_state[_PAGE] = page
+
+
+def arrived() -> bool:
+    """True when this run shows another page than this session's previous run did (or is its first)."""
+    return st.session_state.get(_ARRIVED, True)

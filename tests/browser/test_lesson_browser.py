@@ -196,3 +196,37 @@ def test_next_at_the_end_of_a_step_shows_the_next_one(page: Page, app_url: str) 
     wait_for_grid(page, "l2.output", [[3.6293, 5.1562], [8.2101, 9.7370]], atol=5e-5)
     assert page.evaluate("() => location.search") == "?step=2"
     expect_no_exception(page)
+
+
+def _heading(page: Page, step: int) -> None:
+    expect(page.get_by_role("heading", level=2).first).to_contain_text(f"{step} · ")
+    wait_for_script_end(page)
+
+
+def test_back_and_forward_walk_the_steps(page: Page, app_url: str) -> None:
+    open_lesson(page, app_url)
+    for step in (2, 3):
+        click_button(page, "l.next")
+        _heading(page, step)
+    page.go_back()
+    _heading(page, 2)
+    page.go_back()  # the lesson's first entry, /lesson: step 1 (not the session's step, rewritten)
+    _heading(page, 1)
+    assert page.evaluate("() => location.search") == ""
+    page.go_forward()
+    _heading(page, 2)
+    page.go_forward()
+    _heading(page, 3)
+    # From another page the lesson opens on the step left, adding no entry to go Back through.
+    page.get_by_test_id("stTopNavLink").filter(has_text="Playground").click()
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible()
+    wait_for_script_end(page)
+    page.get_by_test_id("stTopNavLink").filter(has_text="Lesson").click()
+    _heading(page, 3)
+    click_button(page, "l.next")
+    _heading(page, 4)
+    page.go_back()
+    _heading(page, 3)
+    page.go_back()
+    expect(page.get_by_role("heading", name="Playground")).to_be_visible()
+    expect_no_exception(page)
