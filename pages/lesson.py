@@ -29,7 +29,7 @@ from ui import share
 from ui import workspace as ws
 from ui.grid import grid_group, panel, view_data
 from ui.progress import is_done, mark_done, teacher_view
-from ui.state import arrived, require_entry_script
+from ui.state import require_entry_script, visit
 from ui.widgets import cell_text, printout, scroll_to_top, show_source
 
 require_entry_script()
@@ -503,7 +503,8 @@ STEPS = {  # step -> (its button's label, the function that draws it)
 }
 STEP = "l.step"  # this session's step; the address bar's ?step=N says it too (a reload or a link keeps it)
 READ = "l.step_read"  # the link's step as the page last read or wrote it (None: no ?step)
-BARE = "l.bare_step"  # the step a link without ?step stands for in this session
+BARE = "l.bare_step"  # the step a link without ?step stands for in this visit of the lesson
+VISIT = "l.visit"  # the visit (`ui.state.visit`) the lesson last handled
 
 
 def _go(step: int) -> None:
@@ -512,22 +513,26 @@ def _go(step: int) -> None:
 
 
 def current_step() -> int:
-    """The step to show: the link's ?step=N when it changes (a link followed, Back or Forward), else this
-    session's; a bad N says so and shows 1.
+    """The step to show: the link's ?step=N when the link changes under the page (a link followed, the
+    browser's Back or Forward), else this session's; a bad N says so and shows 1.
 
-    Each step change writes the link, and Streamlit adds a history entry for it, so Back and Forward walk
-    the steps. A link without ?step shows the session's step when the lesson is reached from another page
-    (the link is left as it is: no extra entry to go Back through), and step 1 otherwise.
+    Each step change writes the link (step 1 as no ?step, unless this visit's link without one stands for
+    another step), and Streamlit adds a history entry for it, so Back and Forward walk the steps. A link
+    without ?step stands for the step this visit opened on: 1, or the session's step when the lesson is
+    reached from another page (then written into the link, so a reload keeps it).
     """
     raw = st.query_params.get("step")
-    if arrived():  # on this session's first run, or from another page
+    moved = ss.get("l.moves", 0) != ss.get("l.scrolled", 0)  # a step button was pressed: it wins
+    if ss.get(VISIT) != visit():  # arriving: this session's first run, or from another page
+        ss[VISIT] = visit()
         ss[BARE] = ss.get(STEP, 1) if raw is None else 1
         ss[READ] = None
-    if raw != ss.get(READ):  # the link changed under the page: read it once
-        ss[READ] = raw
+    elif raw != ss.get(READ) and not moved:
+        ss["l.moves"] = ss.get("l.moves", 0) + 1  # Back or Forward: the step starts at the page's top
+    if raw != ss.get(READ) and not moved:  # the link changed under the page: read it once
         if raw is None:
-            ss[STEP] = ss.get(BARE, 1)
-        elif raw.isdigit() and int(raw) in STEPS:
+            ss[STEP] = ss[BARE]
+        elif raw in {str(n) for n in STEPS}:
             ss[STEP] = int(raw)
         else:
             # The link's text is not echoed: it would be read as markdown (a link, an image).
@@ -535,7 +540,7 @@ def current_step() -> int:
                     icon=":material/info:")
             ss[STEP] = 1
     step = ss.setdefault(STEP, 1)
-    wanted = None if step == ss.get(BARE, 1) else str(step)
+    wanted = None if step == 1 and ss[BARE] == 1 else str(step)
     if raw != wanted:  # only a change: each write is a message to the browser (and a history entry)
         if wanted is None:
             del st.query_params["step"]

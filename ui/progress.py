@@ -2,6 +2,7 @@
 
 This is the shared interface; the Lesson and Exercises pages call only these functions:
 `teacher_view()`, `mark_done(item)`, `is_done(item)` and, once near a page's top, `show(items, noun)`.
+The entry script marks a newcomer (`welcome()`); the Playground's caption adds `welcome_text()`.
 Item ids are "<part>.<name>", e.g. "lesson.4" or "exercise.matrix".
 
 Progress lives in the session and in the address bar, so a reload or a shared link brings it back:

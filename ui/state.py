@@ -13,7 +13,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 _threads_lock = threading.Lock()
 SWITCH_INTERVAL = 0.001  # s
-_PAGE, _ARRIVED = "app.page", "app.arrived"
+_PAGE, _VISIT = "app.page", "app.visit"
 
 
 def init_process() -> None:
@@ -43,7 +43,7 @@ def default(key: str, make: Callable[[], Any]) -> Any:
 
 def require_entry_script() -> None:
     """Run the page through `streamlit_app.py`, even for the first visitor of a fresh server; then note
-    which page this run shows (see `arrived`).
+    which page this run shows (see `visit`).
 
     Streamlit keeps a relic of its old multipage apps: until some run calls `st.navigation`, a
     `pages/` folder beside the entry script makes a deep link (`/train`) run that page file on its
@@ -61,13 +61,15 @@ def require_entry_script() -> None:
 
 
 def _note_page() -> None:
-    """Record which page this run shows, for `arrived()` (every page calls `require_entry_script`)."""
+    """Count this session's arrivals at a page, for `visit()` (every page calls `require_entry_script`)."""
     ctx = get_script_run_ctx()
     page = ctx.page_script_hash if ctx is not None else None
-    st.session_state[_ARRIVED] = st.session_state.get(_PAGE) != page
-    st.session_state[_PAGE] = page
+    if st.session_state.get(_PAGE) != page:
+        st.session_state[_PAGE] = page
+        st.session_state[_VISIT] = st.session_state.get(_VISIT, 0) + 1
 
 
-def arrived() -> bool:
-    """True when this run shows another page than this session's previous run did (or is its first)."""
-    return st.session_state.get(_ARRIVED, True)
+def visit() -> int:
+    """A number that changes each time this session arrives at a page (its first run, or from another
+    page). A page that keeps the last number it handled sees an arrival even if that run was cut short."""
+    return st.session_state.get(_VISIT, 0)

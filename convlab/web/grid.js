@@ -3,8 +3,8 @@
 // Drawing is a pure function of the data Python sends (values, colour scale, marks) plus the local
 // interaction state (hover, focus, a stroke in flight). Three modes:
 //   paint: drag with the brush value, right-drag erases (0); keyboard Space paints, Delete erases;
-//          on a touch screen (no right button) a drag that starts on a cell holding the brush value
-//          erases, so a tap toggles a cell;
+//          with a finger or a pen (no right button) a drag that starts on a cell holding the brush
+//          value erases, so a tap toggles a cell;
 //   edit:  click a cell (or Enter, F2, a digit) and type a number: 0.5, -2/3, 1e-3 are accepted,
 //          anything else is refused in place and the old value kept; dragging paints the brush;
 //   view:  click or use the keyboard to pick a cell; hover reads a value.
@@ -439,7 +439,7 @@ function mountGrid(host) {
     if (d.mode === "paint") {
       const b = fullText(d.brush);
       if (!touch) return `drag paints ${b}, right-drag erases`;
-      return d.brush === 0 ? "drag paints 0" : `drag paints ${b}; starting on a ${b} erases`;
+      return d.brush === 0 ? "drag paints 0" : `drag paints ${b}; a drag that starts on ${b} erases`;
     }
     if (d.mode === "edit") return touch ? "tap a cell and type a number (1/9 and −2/3 work)"
       : "click a cell and type a number (1/9, −2/3, 1e-3 work), or drag to paint";
@@ -604,9 +604,9 @@ function mountGrid(host) {
     ev.preventDefault();
     if (s.editing) commitEdit(false);
     canvas.setPointerCapture(ev.pointerId);
-    // A finger has no right button: on a touch screen a paint stroke starting on the brush value erases.
+    // A finger or a pen has no right button: such a paint stroke starting on the brush value erases.
     const [r, c] = cell;
-    const erase = ev.button === 2 || (ev.pointerType === "touch" && s.data.mode === "paint"
+    const erase = ev.button === 2 || (ev.pointerType !== "mouse" && s.data.mode === "paint"
       && s.data.brush !== 0 && s.grid[r * s.cols + c] === s.data.brush);
     const value = erase ? 0 : s.data.brush;
     s.stroke = { pointerId: ev.pointerId, value, erase, start: cell, last: cell, moved: false, changed: false };

@@ -136,7 +136,8 @@ def test_on_a_touch_screen_a_stroke_starting_on_the_brush_erases(browser: Browse
     try:
         page = context.new_page()
         open_harness(page, harness_url)
-        expect(grid_caption(page, "paint")).to_have_text("8 × 8 · drag paints 1; starting on a 1 erases")
+        hint = "8 × 8 · drag paints 1; a drag that starts on 1 erases"
+        expect(grid_caption(page, "paint")).to_have_text(hint)
         touch_drag(page, "paint", segment((3, 0), (3, 7)))
         expect_python_has(page, as_grid(path_cells((3, 0), (3, 7)), 8))
         touch_drag(page, "paint", segment((3, 2), (3, 5)))  # starts on a 1: erases (no right button)
