@@ -176,6 +176,19 @@ def wait_for_script_end(page: Page) -> None:
     )
 
 
+def settle(page: Page) -> None:
+    """After a widget change: wait for the rerun it asked for to start (if it is seen within 0.5 s) and to
+    end. A popover closed while that rerun is under way can reopen showing its widgets' values from before
+    it, and send them with the next change (seen under load: a picked mode or a padding undone)."""
+    with contextlib.suppress(PlaywrightTimeoutError):  # a run too fast to be seen, or none
+        page.wait_for_function(
+            """() => document.querySelector('[data-testid="stApp"]')
+                       ?.getAttribute('data-test-script-state') !== 'notRunning'""",
+            timeout=500,
+        )
+    wait_for_script_end(page)
+
+
 def expect_no_exception(page: Page) -> None:
     """No Streamlit exception box on the page."""
     expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -592,6 +605,9 @@ def reveal(page: Page, key: str) -> bool:
         return False
     open_popover(page, IN_POPOVER[key])
     expect(keyed(page, key)).to_be_visible()
+    # Under load a widget just mounted in the popover can show (and would send with a change made at
+    # once) its default for a moment before its session value: act at a human's pace, not in that frame.
+    page.wait_for_timeout(150)
     return True
 
 
@@ -603,6 +619,7 @@ def set_number(page: Page, key: str, value: float) -> None:
     box.fill(f"{value:g}")
     box.press("Enter")
     if opened:
+        settle(page)
         close_popover(page)
 
 
@@ -616,6 +633,7 @@ def choose_option(page: Page, key: str, option: str) -> None:
         box.press("ArrowDown")
     option_.click()
     if opened:
+        settle(page)
         close_popover(page)
 
 

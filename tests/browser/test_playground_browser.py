@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import re
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import numpy as np
@@ -38,6 +39,7 @@ from browser_helpers import (
     reveal,
     revealed,
     set_number,
+    settle,
     wait_for_acknowledged,
     wait_for_grid,
     wait_for_grid_attr,
@@ -99,7 +101,7 @@ def sum_text(window: np.ndarray, K: np.ndarray, i: int, j: int) -> str:
 def pick_mode(page: Page, label: str) -> None:
     with revealed(page, "pg.mode") as mode:
         mode.get_by_role("radio", name=label).or_(mode.get_by_role("button", name=label)).first.click()
-        wait_for_script_end(page)
+        settle(page)
 
 
 def test_painting_the_input_updates_the_output_numbers(page: Page, app_url: str) -> None:
@@ -385,6 +387,16 @@ def _settings(page: Page) -> dict[str, str]:
     return values
 
 
+def _expect_settings(page: Page, want: dict[str, str], timeout_s: float = 5.0) -> None:
+    """The settings read `want` (read again until they do: a popover's widgets settle after it opens)."""
+    deadline = time.monotonic() + timeout_s
+    got = _settings(page)
+    while got != want and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        got = _settings(page)
+    assert got == want
+
+
 def test_share_link_restores_the_whole_state_in_a_fresh_browser(
     page: Page, app_url: str, browser: Browser
 ) -> None:
@@ -416,9 +428,9 @@ def test_share_link_restores_the_whole_state_in_a_fresh_browser(
     wait_for_script_end(page)
     names = ("pg.paint", "pg.kedit", "pg.kflipped", "pg.output", "pg.ex_w", "pg.ex_k", "pg.ex_p")
     before = {name: grid_values(page, name) for name in names}
-    settings = _settings(page)
-    assert settings == {"pg.pad_r": "1", "pg.stride_r": "2", "pg.dil_r": "1", "pg.bias": "0.5",
-                        "mode": "Output Y = X ∗ K + b · 3×4", "picked": "1,2"}
+    settings = {"pg.pad_r": "1", "pg.stride_r": "2", "pg.dil_r": "1", "pg.bias": "0.5",
+                "mode": "Output Y = X ∗ K + b · 3×4", "picked": "1,2"}
+    _expect_settings(page, settings)
     sum_line = explanation(page, 1, 2).text_content()
 
     context = new_app_context(browser)  # a fresh browser: no cache, no cookies, no session
@@ -429,7 +441,7 @@ def test_share_link_restores_the_whole_state_in_a_fresh_browser(
         for name, values in before.items():
             wait_for_grid(other, name, values, atol=0)
         wait_for_script_end(other)
-        assert _settings(other) == settings
+        _expect_settings(other, settings)
         expect(explanation(other, 1, 2)).to_have_text(sum_line)
         expect_no_exception(other)
     finally:
