@@ -505,11 +505,12 @@ STEP = "l.step"  # this session's step; the address bar's ?step=N says it too (a
 READ = "l.step_read"  # the link's step as the page last read or wrote it (None: no ?step)
 BARE = "l.bare_step"  # the step a link without ?step stands for in this visit of the lesson
 VISIT = "l.visit"  # the visit (`ui.state.visit`) the lesson last handled
+MOVES, SCROLLED = "l.moves", "l.scrolled"  # step changes made, and those the page was scrolled up for
 
 
 def _go(step: int) -> None:
     ss[STEP] = step
-    ss["l.moves"] = ss.get("l.moves", 0) + 1  # the next run starts the step at the page's top
+    ss[MOVES] = ss.get(MOVES, 0) + 1  # the next run starts the step at the page's top
 
 
 def current_step() -> int:
@@ -522,14 +523,15 @@ def current_step() -> int:
     reached from another page (then written into the link, so a reload keeps it).
     """
     raw = st.query_params.get("step")
-    moved = ss.get("l.moves", 0) != ss.get("l.scrolled", 0)  # a step button was pressed: it wins
     if ss.get(VISIT) != visit():  # arriving: this session's first run, or from another page
         ss[VISIT] = visit()
         ss[BARE] = ss.get(STEP, 1) if raw is None else 1
-        ss[READ] = None
-    elif raw != ss.get(READ) and not moved:
-        ss["l.moves"] = ss.get("l.moves", 0) + 1  # Back or Forward: the step starts at the page's top
-    if raw != ss.get(READ) and not moved:  # the link changed under the page: read it once
+        followed = raw is not None  # a link to a step
+    else:  # the link changed under the page (Back, Forward), unless a step button moved the step first
+        followed = raw != ss.get(READ) and ss.get(MOVES, 0) == ss.get(SCROLLED, 0)
+        if followed:
+            ss[MOVES] = ss.get(MOVES, 0) + 1  # the step starts at the page's top
+    if followed:
         if raw is None:
             ss[STEP] = ss[BARE]
         elif raw in {str(n) for n in STEPS}:
@@ -577,9 +579,9 @@ def lesson() -> None:
     st.caption("The classic lesson in six steps, live: every grid is computed by ConvLab as you read, and "
                "the notebook's own printouts are replayed digit for digit.")
     step = current_step()
-    if ss.get("l.moves", 0) != ss.get("l.scrolled", 0):  # a step button was pressed
-        ss["l.scrolled"] = ss["l.moves"]
-        scroll_to_top(key=f"l.scroll.{ss['l.moves']}")
+    if ss.get(MOVES, 0) != ss.get(SCROLLED, 0):  # a step button, Back or Forward changed the step
+        ss[SCROLLED] = ss[MOVES]
+        scroll_to_top(key=f"l.scroll.{ss[MOVES]}")
     top = st.container()
     STEPS[step][1]()
     with top:  # drawn after the step, so that a step finished in this run is ticked already
